@@ -1,0 +1,57 @@
+"""The backend registry: ``compile(net, backend=...)`` picks an engine by name.
+
+Each backend module exposes ``compile(net, **options) -> Simulation`` and a
+``FEATURES`` set. Engines are imported only inside their module, so importing
+spikemem needs numpy alone; a missing engine raises :class:`MissingEngine`
+naming the extra to install.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol
+
+from spikemem.backends.result import Result, SpikeTrains
+from spikemem.errors import MissingEngine
+from spikemem.ir.network import Network
+
+#: backend name -> (module, engine package, extra that installs it)
+BACKENDS: dict[str, tuple[str, str, str]] = {
+    "brian2": ("spikemem.backends.brian2_backend", "brian2", "brian2"),
+}
+
+#: what each backend claims; tests run each behaviour on every backend that claims it
+FEATURES: dict[str, frozenset[str]] = {
+    "brian2": frozenset({
+        "IFCurrExp.exact", "IFCurrExp.fixed_step", "LIF", "SpikeSource", "Poisson",
+        "one_to_one", "all_to_all", "fixed_probability", "from_list",
+        "static", "stdp", "stdp.nearest", "stdp.multiplicative", "stdp.gate", "delays",
+    }),
+}
+
+
+class Simulation(Protocol):
+    """A compiled network. ``run(duration)`` advances it by ``duration`` ms and returns
+    everything recorded since the start."""
+
+    def run(self, duration: float) -> Result: ...
+
+
+def supporting(feature: str) -> list[str]:
+    """Names of the backends that claim ``feature`` (for parametrised tests)."""
+    return [name for name, feats in FEATURES.items() if feature in feats]
+
+
+def compile(net: Network, backend: str = "brian2", **options: Any) -> Simulation:
+    """Check ``net`` and build it on ``backend`` (see :data:`BACKENDS`)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend '{backend}' (available: {', '.join(BACKENDS)})")
+    net.check()
+    module_name, engine, extra = BACKENDS[backend]
+    try:
+        importlib.import_module(engine)
+    except ImportError:
+        raise MissingEngine(backend, engine, extra) from None
+    return importlib.import_module(module_name).compile(net, **options)
+
+
+__all__ = ["BACKENDS", "FEATURES", "Result", "SpikeTrains", "Simulation", "compile", "supporting"]

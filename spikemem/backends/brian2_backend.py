@@ -1,0 +1,375 @@
+"""The Brian2 backend: the reference semantics of every description.
+
+Targets: ``"numpy"`` (no compilation), ``"cython"`` (compiled once per
+machine, then cached) and ``"cpp_standalone"`` (a whole program per run; one
+``run`` per simulation).
+
+How the IR maps onto Brian2, and why:
+
+- Time is discrete with step ``net.dt``. Each neuron model's update is an
+  explicit per-step linear map (:mod:`spikemem.ir.dynamics`) run in the
+  ``groups`` slot, so both IFCurrExp integration schemes are exact to the
+  last bit and need no ODE solver.
+- PyNN delay semantics: a spike at step t through a delay of d steps makes the
+  target fire at step t + d at the earliest. Brian2 delivers spikes after the
+  threshold test of the same step and the membrane sees them in the next
+  update, so a PyNN delay d is a Brian2 pathway delay of d - 1 steps.
+- STDP runs in three pathways of one ``Synapses``: ``plast`` (pre event, at
+  the pre spike's step), ``post`` (post event, ``post_delay`` after the post
+  spike) and ``pre`` (transmission, after ``plast`` so the updated weight is
+  sent). ``same_step`` orders ``plast`` and ``post``. Traces decay lazily
+  between events with exact exponentials.
+- A learning gate is a ``Synapses`` from the gate population onto the STDP
+  synapses (a third factor reaching every synapse) that stamps the start of
+  the episode into each synapse before any other pathway of that step.
+- Parameters are shared constants of their group, not literals in the code,
+  so code generated for one size or parameter set is reused by the next
+  (the cython cache stays warm), and object names are stable.
+"""
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spikemem.backends.result import Result, SpikeTrains
+from spikemem.errors import SpikememError, UnsupportedFeature
+from spikemem.ir.connectivity import connect, poisson_times, rng_for
+from spikemem.ir.dynamics import ifcurrexp_step
+from spikemem.ir.network import Network, Population, Projection
+from spikemem.ir.neurons import LIF, IFCurrExp, Poisson, SpikeSource
+from spikemem.ir.synapses import STDP, Additive, Static
+
+TARGETS = ("numpy", "cython", "cpp_standalone")
+
+#: IR recordable -> Brian2 variable, per neuron model
+_STATE_NAMES = {IFCurrExp: {"v": "v", "isyn_exc": "I_E", "isyn_inh": "I_I"}, LIF: {"mem": "mem"}}
+
+_IFCURREXP_MODEL = """
+v : 1
+I_E : 1
+I_I : 1
+v_inf : 1 (shared, constant)
+v_thresh : 1 (shared, constant)
+v_reset : 1 (shared, constant)
+ref_steps : 1 (shared, constant)
+ref_until : 1
+p22 : 1 (shared, constant)
+p11_E : 1 (shared, constant)
+p11_I : 1 (shared, constant)
+p21_E : 1 (shared, constant)
+p21_I : 1 (shared, constant)
+spike_scale_E : 1 (shared, constant)
+spike_scale_I : 1 (shared, constant)
+"""
+_IFCURREXP_STEP = """
+active = int(t_in_timesteps > ref_until)
+v = active * (v_inf + (v - v_inf) * p22 + p21_E * I_E - p21_I * I_I) + (1 - active) * v
+I_E = I_E * p11_E
+I_I = I_I * p11_I
+"""
+
+_LIF_MODEL = """
+mem : 1
+x : 1
+beta : 1 (shared, constant)
+threshold : 1 (shared, constant)
+"""
+# snnTorch Leaky: the reset of a spike acts in the next step
+_LIF_STEP = {
+    "subtract": "mem = beta * mem + x - int(mem > threshold) * threshold\nx = 0",
+    "zero": "mem = beta * mem * (1 - int(mem > threshold)) + x\nx = 0",
+}
+
+_STDP_MODEL = """
+w : 1
+apre : 1
+apost : 1
+lpre : 1
+lpost : 1
+lforget : 1
+t_open : 1
+tau_plus : 1 (shared, constant)
+tau_minus : 1 (shared, constant)
+A_plus : 1 (shared, constant)
+A_minus : 1 (shared, constant)
+w_min : 1 (shared, constant)
+w_max : 1 (shared, constant)
+window : 1 (shared, constant)
+"""
+
+
+@dataclass
+class _Built:
+    """The Brian2 objects of one network, by IR name."""
+    groups: dict[str, object] = field(default_factory=dict)
+    synapses: dict[str, object] = field(default_factory=dict)
+    spike_monitors: dict[str, object] = field(default_factory=dict)
+    state_monitors: dict[str, object] = field(default_factory=dict)
+    extra: list[object] = field(default_factory=list)
+
+
+def compile(net: Network, target: str = "numpy", standalone_dir: str | None = None) -> "Brian2Simulation":
+    """Build ``net`` for Brian2 on ``target`` (``numpy``, ``cython`` or ``cpp_standalone``)."""
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
+    for k, pop in enumerate(net.populations):
+        if not isinstance(pop.model, (IFCurrExp, LIF, SpikeSource, Poisson)):
+            raise UnsupportedFeature(f"populations[{k}] ({pop.name})", type(pop.model).__name__, "brian2")
+    return Brian2Simulation(net, target, standalone_dir)
+
+
+class Brian2Simulation:
+    """A network built in its own ``brian2.Network`` (two simulations never share state)."""
+
+    def __init__(self, net: Network, target: str, standalone_dir: str | None):
+        import brian2 as b2
+
+        self.net, self.target, self._b2 = net, target, b2
+        self._t = 0.0
+        self._poisson_rng = {p.name: rng_for(net, f"population:{p.name}")
+                             for p in net.populations if isinstance(p.model, Poisson)}
+        if target == "cpp_standalone":
+            self._dir = standalone_dir or tempfile.mkdtemp(prefix="spikemem_standalone_")
+            self._built = None  # built inside run(): standalone builds one program per run
+        else:
+            with _codegen_target(b2, target):
+                self._built = self._build()
+                self._network = b2.Network(*self._objects(self._built))
+
+    # -- building ------------------------------------------------------------
+
+    def _build(self) -> _Built:
+        b2 = self._b2
+        dt = b2.Clock(self.net.dt * b2.ms, name="spikemem_clock")  # one clock for every object
+        built = _Built()
+        for pop in self.net.populations:
+            built.groups[pop.name] = self._group(pop, dt)
+        for proj in self.net.projections:
+            self._projection(proj, built, dt)
+        for probe in self.net.probes:
+            group = built.groups[probe.population]
+            model = self.net.population(probe.population).model
+            if "spikes" in probe.variables:
+                built.spike_monitors[probe.population] = b2.SpikeMonitor(
+                    group, name=f"spikes_{probe.population}")
+            names = [_STATE_NAMES[type(model)][v] for v in probe.variables if v != "spikes"]
+            if names:
+                built.state_monitors[probe.population] = b2.StateMonitor(
+                    group, names, record=True, when="end", clock=dt, name=f"state_{probe.population}")
+        return built
+
+    def _group(self, pop: Population, dt) -> object:
+        b2, m = self._b2, pop.model
+        name = f"pop_{pop.name}"
+        if isinstance(m, SpikeSource):
+            idx, times = _source_arrays(pop.name, m.spike_times, self.net.dt)
+            return b2.SpikeGeneratorGroup(pop.size, idx, times * b2.ms, clock=dt, name=name)
+        if isinstance(m, Poisson):
+            return b2.SpikeGeneratorGroup(pop.size, np.zeros(0, int), np.zeros(0) * b2.ms, clock=dt, name=name)
+        if isinstance(m, IFCurrExp):
+            c = ifcurrexp_step(m, self.net.dt)
+            # refractoriness counted in steps here: Brian2's own counts the spike step itself
+            g = b2.NeuronGroup(pop.size, _IFCURREXP_MODEL, threshold="v >= v_thresh",
+                               reset="v = v_reset\nref_until = t_in_timesteps + ref_steps",
+                               clock=dt, name=name)
+            for key in ("v_inf", "p22", "p11_E", "p11_I", "p21_E", "p21_I", "spike_scale_E", "spike_scale_I"):
+                setattr(g, key, getattr(c, key))
+            g.v_thresh, g.v_reset, g.v = m.v_thresh, m.v_reset, m.v_init
+            g.ref_steps, g.ref_until = c.refractory_steps, -1
+            g.run_regularly(_IFCURREXP_STEP, clock=dt, when="groups", name=f"{name}_step")
+            return g
+        g = b2.NeuronGroup(pop.size, _LIF_MODEL, threshold="mem > threshold", clock=dt, name=name)
+        g.beta, g.threshold, g.mem = m.beta, m.threshold, m.mem_init
+        g.run_regularly(_LIF_STEP[m.reset], clock=dt, when="groups", name=f"{name}_step")
+        return g
+
+    def _projection(self, proj: Projection, built: _Built, dt) -> None:
+        b2 = self._b2
+        post_model = self.net.population(proj.post).model
+        syn = connect(self.net, proj)
+        deliver = _delivery(proj, post_model)
+        delay_steps = int(round(proj.delay / self.net.dt)) - 1
+        name = f"proj_{proj.name}"
+        pre, post = built.groups[proj.pre], built.groups[proj.post]
+        if isinstance(proj.synapse, Static):
+            s = b2.Synapses(pre, post, "w : 1", on_pre=deliver, clock=dt, name=name)
+            s.connect(i=syn.i, j=syn.j)
+            s.w = syn.w
+            s.delay = delay_steps * dt.dt
+        else:
+            s = self._stdp(proj, pre, post, syn, deliver, delay_steps, built, dt, name)
+        built.synapses[proj.name] = s
+
+    def _stdp(self, proj: Projection, pre, post, syn, deliver: str, delay_steps: int, built: _Built,
+              dt, name: str) -> object:
+        b2 = self._b2
+        rule: STDP = proj.synapse
+        timing, gate = rule.timing, rule.gate
+        code = _stdp_code(rule)
+        s = b2.Synapses(pre, post, _STDP_MODEL,
+                        on_pre={"plast": code["pre"], "pre": deliver},
+                        on_post={"post": code["post"]}, clock=dt, name=name)
+        s.connect(i=syn.i, j=syn.j)
+        s.w = syn.w
+        s.lpre = s.lpost = s.lforget = -1e9
+        # Without a gate the episode is always open: t_open far in the past, window infinite.
+        s.t_open = -1e9 if gate is not None else -1e18
+        s.window = gate.window / self.net.dt if gate is not None else 1e30
+        s.tau_plus, s.tau_minus = timing.tau_plus / self.net.dt, timing.tau_minus / self.net.dt
+        s.A_plus, s.A_minus = timing.A_plus, timing.A_minus
+        s.w_min, s.w_max = rule.weights.w_min, rule.weights.w_max
+        s.pre.delay = delay_steps * dt.dt
+        s.plast.delay = 0 * dt.dt
+        s.post.delay = int(round(timing.post_delay / self.net.dt)) * dt.dt
+        first, second = (s.post, s.plast) if timing.same_step == "post_first" else (s.plast, s.post)
+        first.order, second.order, s.pre.order = 1, 2, 3
+        if gate is not None:
+            g = b2.Synapses(built.groups[gate.population], s, on_pre="t_open = t_in_timesteps",
+                            clock=dt, name=f"gate_{proj.name}")
+            g.connect()  # every gate neuron reaches every synapse of the projection
+            g.pre.order = 0
+            built.extra.append(g)
+        return s
+
+    @staticmethod
+    def _objects(built: _Built) -> list[object]:
+        return [*built.groups.values(), *built.synapses.values(), *built.spike_monitors.values(),
+                *built.state_monitors.values(), *built.extra]
+
+    # -- running -------------------------------------------------------------
+
+    def run(self, duration: float) -> Result:
+        """Advance by ``duration`` ms; return everything recorded since t = 0."""
+        b2 = self._b2
+        steps = duration / self.net.dt
+        if steps < 0 or abs(steps - round(steps)) > 1e-9:
+            raise ValueError(f"duration must be a whole number of steps of {self.net.dt} ms, got {duration}")
+        start = time.perf_counter()
+        if self.target == "cpp_standalone":
+            result = self._run_standalone(duration)
+        else:
+            self._feed_poisson(self._built, self._t, self._t + duration)
+            with _codegen_target(b2, self.target):
+                self._network.run(duration * b2.ms, namespace={})
+            self._t += duration
+            result = self._collect(self._built)
+        result.wall_s = time.perf_counter() - start
+        return result
+
+    def _run_standalone(self, duration: float) -> Result:
+        b2 = self._b2
+        if self._t > 0:
+            raise SpikememError("target 'cpp_standalone' builds one program per simulation and runs it "
+                                "once: call run() a single time with the whole duration, or use "
+                                "target='cython' for segmented runs")
+        b2.set_device("cpp_standalone", directory=self._dir, build_on_run=False)
+        try:
+            b2.device.reinit()
+            b2.device.activate(directory=self._dir, build_on_run=False)
+            built = self._build()
+            self._feed_poisson(built, 0.0, duration)
+            network = b2.Network(*self._objects(built))
+            network.run(duration * b2.ms, namespace={})
+            b2.device.build(directory=self._dir, compile=True, run=True, with_output=False)
+            self._t = duration
+            return self._collect(built)
+        finally:
+            b2.device.reinit()
+            b2.set_device("runtime")
+
+    def _feed_poisson(self, built: _Built, t0: float, t1: float) -> None:
+        b2 = self._b2
+        for name, rng in self._poisson_rng.items():
+            pop = self.net.population(name)
+            idx, times = poisson_times(pop.model, pop.size, self.net.dt, t0, t1, rng)
+            built.groups[name].set_spikes(idx, times * b2.ms)
+
+    def _collect(self, built: _Built) -> Result:
+        b2, dt = self._b2, self.net.dt
+        result = Result(t_stop=self._t, dt=dt)
+        for name, mon in built.spike_monitors.items():
+            times = np.round(np.asarray(mon.t / b2.ms) / dt) * dt
+            result.spikes[name] = SpikeTrains(self.net.population(name).size,
+                                              np.asarray(mon.i[:], dtype=np.int64), times)
+        for name, mon in built.state_monitors.items():
+            model = self.net.population(name).model
+            result.state[name] = {ir: np.asarray(getattr(mon, b2name)).T.copy()
+                                  for ir, b2name in _STATE_NAMES[type(model)].items()
+                                  if b2name in mon.record_variables}
+        for proj in self.net.projections:
+            if isinstance(proj.synapse, STDP):
+                result.weights[proj.name] = self._dense(proj, built.synapses[proj.name])
+        return result
+
+    def _dense(self, proj: Projection, s) -> np.ndarray:
+        w = np.full((self.net.population(proj.pre).size, self.net.population(proj.post).size), np.nan)
+        w[np.asarray(s.i[:]), np.asarray(s.j[:])] = np.asarray(s.w[:])
+        return w
+
+    def weights(self, projection: str) -> np.ndarray:
+        """Current weights (nA) of any projection as a dense (n_pre, n_post) array, NaN = no synapse."""
+        if self._built is None:
+            raise SpikememError("weights are read from the result of a cpp_standalone run (Result.weights)")
+        return self._dense(self.net.projection(projection), self._built.synapses[projection])
+
+
+@contextlib.contextmanager
+def _codegen_target(b2, target: str):
+    """Generate code for ``target`` (prefs are global in Brian2; restore them after)."""
+    previous = b2.prefs.codegen.target
+    b2.prefs.codegen.target = target
+    try:
+        yield
+    finally:
+        b2.prefs.codegen.target = previous
+
+
+def _source_arrays(name: str, spike_times: list[list[float]], dt: float) -> tuple[np.ndarray, np.ndarray]:
+    idx = [k for k, times in enumerate(spike_times) for _ in times]
+    steps = [int(round(t / dt)) for times in spike_times for t in times]
+    return np.asarray(idx, dtype=np.int64), np.asarray(steps, dtype=float) * dt
+
+
+def _delivery(proj: Projection, post_model) -> str:
+    """Transmission code: the weight enters the target's input (scaled per the scheme)."""
+    if isinstance(post_model, LIF):
+        return "x_post += w" if proj.receptor == "excitatory" else "x_post -= w"
+    x = "E" if proj.receptor == "excitatory" else "I"
+    return f"I_{x}_post += w * spike_scale_{x}_post"
+
+
+def _stdp_code(rule: STDP) -> dict[str, str]:
+    """Abstract code of the pre (``plast``) and post events of a pair rule.
+
+    Traces decay lazily from their last update (``lpre``/``lpost``, in steps);
+    with ``reset_traces`` a trace last updated before the episode opened counts
+    as 0. Weight changes are multiplied by ``episode`` (1 inside the gate's
+    window, always 1 without a gate).
+    """
+    timing, gate = rule.timing, rule.gate
+    additive = isinstance(rule.weights, Additive)
+    keep_pre = "int(lpre >= t_open)" if gate is not None and gate.reset_traces else "1"
+    keep_post = "int(lpost >= t_open)" if gate is not None and gate.reset_traces else "1"
+    common = f"""
+episode = int(t_in_timesteps >= t_open) * int(t_in_timesteps - t_open < window)
+apre = apre * exp(-(t_in_timesteps - lpre) / tau_plus) * {keep_pre}
+apost = apost * exp(-(t_in_timesteps - lpost) / tau_minus) * {keep_post}
+lpre = t_in_timesteps
+lpost = t_in_timesteps
+"""
+    def forget(side: str) -> str:
+        if gate is None or gate.forget != side:
+            return ""
+        return ("forgetting = episode * int(lforget < t_open)\n"
+                "w = w * (1 - forgetting) + w_min * forgetting\n"
+                "lforget = lforget * (1 - forgetting) + t_in_timesteps * forgetting\n")
+    bump = "+ 1" if timing.traces == "all_to_all" else "* 0 + 1"
+    dep = "A_minus * w_max * apost" if additive else "A_minus * (w - w_min) * apost"
+    pot = "A_plus * w_max * apre" if additive else "A_plus * (w_max - w) * apre"
+    pre = common + forget("pre") + f"w = clip(w - episode * {dep}, w_min, w_max)\napre = apre {bump}\n"
+    post = common + forget("post") + f"w = clip(w + episode * {pot}, w_min, w_max)\napost = apost {bump}\n"
+    return {"pre": pre, "post": post}

@@ -1,0 +1,47 @@
+"""What a simulation returns, the same for every backend."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class SpikeTrains:
+    """Spikes of one population: neuron ``indices`` and ``times`` (ms, on the dt grid), time-sorted."""
+    size: int
+    indices: np.ndarray
+    times: np.ndarray
+
+    def per_neuron(self) -> list[np.ndarray]:
+        """One array of spike times (ms) per neuron."""
+        return [self.times[self.indices == k] for k in range(self.size)]
+
+    def by_step(self, dt: float) -> dict[int, list[int]]:
+        """{step: sorted neuron indices that spiked in that step}."""
+        out: dict[int, list[int]] = {}
+        for i, t in zip(self.indices.tolist(), self.times.tolist()):
+            out.setdefault(int(round(t / dt)), []).append(i)
+        return {k: sorted(v) for k, v in sorted(out.items())}
+
+    def events(self, dt: float) -> set[tuple[int, int]]:
+        """The set of (step, neuron) events, for exact comparisons between runs."""
+        return {(int(round(t / dt)), int(i)) for i, t in zip(self.indices, self.times)}
+
+
+@dataclass
+class Result:
+    """Spikes, sampled state and final plastic weights after ``t_stop`` ms.
+
+    - ``spikes[population]``: :class:`SpikeTrains`, for probed populations.
+    - ``state[population][variable]``: array (steps, size), the value at the end of
+      each step (after threshold and reset), for probed variables.
+    - ``weights[projection]``: dense (n_pre, n_post) array of the final weights (nA),
+      NaN where there is no synapse, for every plastic projection.
+    """
+    t_stop: float
+    dt: float
+    spikes: dict[str, SpikeTrains] = field(default_factory=dict)
+    state: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    wall_s: float = 0.0

@@ -1,0 +1,84 @@
+"""Connectors, weights and Poisson sources resolved to explicit arrays.
+
+Every random draw comes from the network seed through one generator per
+node (keyed by the node's name), so all backends build the same synapses and
+receive the same Poisson spikes, and adding a node does not change the draws
+of another.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from spikemem.ir.network import Network, Projection
+from spikemem.ir.neurons import Poisson
+from spikemem.ir.synapses import AllToAll, FixedProbability, FromList, Normal, OneToOne, Uniform
+
+
+@dataclass(frozen=True)
+class Synapses:
+    """Explicit synapses of one projection: pre index, post index, weight (>= 0), delay (ms)."""
+    i: np.ndarray
+    j: np.ndarray
+    w: np.ndarray
+    delay: float
+
+
+def rng_for(net: Network, key: str) -> np.random.Generator:
+    """A generator seeded from the network seed and ``key`` (a node name)."""
+    return np.random.default_rng([net.seed, zlib.crc32(key.encode())])
+
+
+def connect(net: Network, proj: Projection) -> Synapses:
+    """The synapses of ``proj``, in the connector's order (row-major over pre, then post)."""
+    n_pre, n_post = net.population(proj.pre).size, net.population(proj.post).size
+    c = proj.connector
+    rng = rng_for(net, f"projection:{proj.name}")
+    if isinstance(c, OneToOne):
+        i = j = np.arange(n_pre)
+    elif isinstance(c, FromList):
+        pairs = np.asarray(c.connections, dtype=np.int64).reshape(-1, 2)
+        i, j = pairs[:, 0], pairs[:, 1]
+    else:
+        ii, jj = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
+        keep = np.ones((n_pre, n_post), dtype=bool)
+        if isinstance(c, FixedProbability):
+            keep = rng.random((n_pre, n_post)) < c.p
+        if isinstance(c, (AllToAll, FixedProbability)) and not c.allow_self_connections:
+            keep &= ii != jj
+        i, j = ii[keep], jj[keep]
+    w = _weights(proj, len(i), rng)
+    return Synapses(i=np.asarray(i, dtype=np.int64), j=np.asarray(j, dtype=np.int64), w=w,
+                    delay=proj.delay)
+
+
+def _weights(proj: Projection, n: int, rng: np.random.Generator) -> np.ndarray:
+    w = proj.weight
+    if isinstance(w, Normal):
+        return np.abs(rng.normal(w.mean, w.std, n))  # the receptor gives the sign
+    if isinstance(w, Uniform):
+        return rng.uniform(w.low, w.high, n)
+    if isinstance(w, list):
+        if len(w) != n:
+            raise ValueError(f"projection '{proj.name}'.weight: the list has {len(w)} values "
+                             f"but the connector makes {n} synapses")
+        return np.asarray(w, dtype=float)
+    return np.full(n, float(w))
+
+
+def poisson_times(model: Poisson, size: int, dt: float, t0: float, t1: float,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson spikes of one population in [t0, t1) ms on the dt grid: (indices, times ms).
+
+    Draws one uniform number per (step, neuron) in time order from ``rng``
+    (``rng_for(net, "population:NAME")``), so running [0, a) then [a, b)
+    gives the same spikes as running [0, b).
+    """
+    first, last = int(round(t0 / dt)), int(round(t1 / dt))
+    t = np.arange(first, last) * dt
+    active = (t >= model.start) & (t < model.start + model.duration)
+    hits = (rng.random((len(t), size)) < model.rate * dt / 1000.0) & active[:, None]
+    steps, idx = np.nonzero(hits)
+    return idx, t[steps]

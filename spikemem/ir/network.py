@@ -1,0 +1,176 @@
+"""The network graph: populations (nodes), projections (edges), probes, dt and seed."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from spikemem.errors import DescriptionError
+from spikemem.ir.neurons import SOURCES, IFCurrExp, NeuronModel
+from spikemem.ir.synapses import (STDP, Connector, Distribution, FromList, OneToOne,
+                                  Static, SynapseDynamics)
+
+
+@dataclass
+class Population:
+    """``size`` neurons of one ``model``; ``name`` is unique in the network."""
+    name: str
+    size: int
+    model: NeuronModel
+
+
+@dataclass
+class Projection:
+    """Synapses from ``pre`` to ``post`` (population names).
+
+    ``weight`` (nA, positive for both receptors: the receptor gives the sign)
+    is a scalar, a distribution, or a list with one value per connection in
+    the connector's order (row-major over pre, then post). ``delay`` (ms): a
+    spike at step t makes a target with enough input fire at step t + delay/dt
+    (PyNN semantics); it must be at least one step.
+    """
+    name: str
+    pre: str
+    post: str
+    connector: Connector
+    weight: float | Distribution | list[float] = 1.0
+    delay: float = 1.0
+    receptor: Literal["excitatory", "inhibitory"] = "excitatory"
+    synapse: SynapseDynamics = field(default_factory=Static)
+
+
+@dataclass
+class Probe:
+    """Record ``variables`` (``"spikes"`` or a state variable, every step) of a population."""
+    population: str
+    variables: list[str] = field(default_factory=lambda: ["spikes"])
+
+
+@dataclass
+class Network:
+    """A whole description. ``dt`` in ms; ``seed`` drives every random draw."""
+    name: str = "network"
+    dt: float = 0.1
+    seed: int = 0
+    populations: list[Population] = field(default_factory=list)
+    projections: list[Projection] = field(default_factory=list)
+    probes: list[Probe] = field(default_factory=list)
+    params: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+
+    def population(self, name: str) -> Population:
+        """The population called ``name`` (KeyError listing the known names)."""
+        for pop in self.populations:
+            if pop.name == name:
+                return pop
+        raise KeyError(f"no population '{name}' (populations: {[p.name for p in self.populations]})")
+
+    def projection(self, name: str) -> Projection:
+        """The projection called ``name``."""
+        for proj in self.projections:
+            if proj.name == name:
+                return proj
+        raise KeyError(f"no projection '{name}' (projections: {[p.name for p in self.projections]})")
+
+    def validate(self) -> list[str]:
+        """Every problem of the description, each as ``"field.path: message"``."""
+        return validate(self)
+
+    def check(self, source: str = "<network>") -> "Network":
+        """Raise :class:`DescriptionError` with every problem, or return self."""
+        problems = self.validate()
+        if problems:
+            raise DescriptionError(problems, source)
+        return self
+
+
+def validate(net: Network) -> list[str]:
+    """Every problem of ``net`` at once, each with the path of its field."""
+    out: list[str] = []
+    if not net.dt > 0:
+        out.append(f"dt: must be > 0 ms, got {net.dt}")
+    names: dict[str, Population] = {}
+    for k, pop in enumerate(net.populations):
+        path = f"populations[{k}]"
+        if pop.name in names:
+            out.append(f"{path}.name: duplicate population name '{pop.name}'")
+        names[pop.name] = pop
+        if not (isinstance(pop.size, int) and pop.size >= 1):
+            out.append(f"{path}.size: must be an integer >= 1, got {pop.size}")
+        out += [f"{path}.model.{f}: {m}" for f, m in pop.model.problems()]
+        if isinstance(pop.model, IFCurrExp) and net.dt > 0:
+            steps = pop.model.tau_refrac / net.dt
+            if abs(steps - round(steps)) > 1e-9:
+                out.append(f"{path}.model.tau_refrac: must be a whole number of steps "
+                           f"(dt={net.dt} ms), got {pop.model.tau_refrac}")
+        if hasattr(pop.model, "spike_times") and pop.model.spike_times \
+                and len(pop.model.spike_times) != pop.size:
+            out.append(f"{path}.model.spike_times: needs one list per neuron "
+                       f"({pop.size}), got {len(pop.model.spike_times)}")
+    seen_proj: set[str] = set()
+    for k, proj in enumerate(net.projections):
+        path = f"projections[{k}]"
+        if proj.name in seen_proj:
+            out.append(f"{path}.name: duplicate projection name '{proj.name}'")
+        seen_proj.add(proj.name)
+        for end in ("pre", "post"):
+            ref = getattr(proj, end)
+            if ref not in names:
+                out.append(f"{path}.{end}: unknown population '{ref}' "
+                           f"(known: {', '.join(names) or 'none'})")
+        if proj.post in names and isinstance(names[proj.post].model, SOURCES):
+            out.append(f"{path}.post: '{proj.post}' is a spike source and cannot receive synapses")
+        out += [f"{path}.connector.{f}: {m}" for f, m in proj.connector.problems()]
+        if isinstance(proj.connector, OneToOne) and proj.pre in names and proj.post in names \
+                and names[proj.pre].size != names[proj.post].size:
+            out.append(f"{path}.connector: one_to_one needs equal sizes, got "
+                       f"{names[proj.pre].size} -> {names[proj.post].size}")
+        if isinstance(proj.connector, FromList) and proj.pre in names and proj.post in names:
+            for c, pair in enumerate(proj.connector.connections):
+                if len(pair) == 2 and not (0 <= pair[0] < names[proj.pre].size
+                                           and 0 <= pair[1] < names[proj.post].size):
+                    out.append(f"{path}.connector.connections[{c}]: index out of range {pair}")
+        if not isinstance(proj.weight, (int, float, list)):
+            out += [f"{path}.weight.{f}: {m}" for f, m in proj.weight.problems()]
+        elif isinstance(proj.weight, (int, float)) and proj.weight < 0:
+            out.append(f"{path}.weight: must be >= 0 (the receptor gives the sign), got {proj.weight}")
+        if net.dt > 0:
+            steps = proj.delay / net.dt
+            if steps < 1 - 1e-9 or abs(steps - round(steps)) > 1e-9:
+                out.append(f"{path}.delay: must be a whole number >= 1 of steps "
+                           f"(dt={net.dt} ms), got {proj.delay}")
+        out += _synapse_problems(proj, path, names, net.dt)
+    for k, probe in enumerate(net.probes):
+        path = f"probes[{k}]"
+        if probe.population not in names:
+            out.append(f"{path}.population: unknown population '{probe.population}'")
+            continue
+        allowed = names[probe.population].model.recordables
+        for v in probe.variables:
+            if v not in allowed:
+                out.append(f"{path}.variables: '{v}' cannot be recorded from "
+                           f"{type(names[probe.population].model).__name__} (can: {', '.join(allowed)})")
+    return out
+
+
+def _synapse_problems(proj: Projection, path: str, names: dict[str, Population],
+                      dt: float) -> list[str]:
+    syn = proj.synapse
+    if isinstance(syn, Static):
+        return []
+    assert isinstance(syn, STDP)
+    out = [f"{path}.synapse.timing.{f}: {m}" for f, m in syn.timing.problems()]
+    out += [f"{path}.synapse.weights.{f}: {m}" for f, m in syn.weights.problems()]
+    if dt > 0:
+        steps = syn.timing.post_delay / dt
+        if abs(steps - round(steps)) > 1e-9:
+            out.append(f"{path}.synapse.timing.post_delay: must be a whole number of steps, "
+                       f"got {syn.timing.post_delay}")
+    if syn.gate is not None:
+        out += [f"{path}.synapse.gate.{f}: {m}" for f, m in syn.gate.problems()]
+        if syn.gate.population and syn.gate.population not in names:
+            out.append(f"{path}.synapse.gate.population: unknown population '{syn.gate.population}'")
+    if isinstance(proj.weight, (int, float)) and not \
+            syn.weights.w_min <= proj.weight <= syn.weights.w_max:
+        out.append(f"{path}.weight: initial weight {proj.weight} outside "
+                   f"[w_min, w_max] = [{syn.weights.w_min}, {syn.weights.w_max}]")
+    return out

@@ -1,0 +1,137 @@
+"""Neuron models of the description.
+
+Units are fixed by the IR: ms, mV, nA, nF. Parameter names follow PyNN's
+standard models (``IF_curr_exp``) and snnTorch's ``Leaky`` so users of
+either read them without a guide.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+
+@dataclass
+class IFCurrExp:
+    """Leaky integrate-and-fire neuron with exponential current synapses (PyNN ``IF_curr_exp``).
+
+    cm (nF), tau_m / tau_refrac / tau_syn_E / tau_syn_I (ms), v_rest / v_reset /
+    v_thresh / v_init (mV), i_offset (nA). A neuron fires in a step where
+    ``v >= v_thresh`` after the membrane update, then ``v`` is held at
+    ``v_reset`` for ``round(tau_refrac / dt)`` steps, while its synaptic
+    currents keep decaying.
+
+    ``integration`` says how a step of ``dt`` is integrated; both are exact
+    per-step linear maps of ``(v, I_exc, I_inh)``, they differ in how an input
+    spike enters (see :mod:`spikemem.ir.dynamics`):
+
+    - ``"exact"``: the PyNN ODEs solved exactly over the step, an input spike of
+      weight ``w`` jumps the current by ``w`` (NEST ``iaf_psc_exp``, pyNN.brian2).
+    - ``"fixed_step"``: as sPyNNaker integrates it: an input spike adds
+      ``w * tau_syn/dt * (1 - exp(-dt/tau_syn))`` to a current held constant over
+      the step, the membrane relaxes towards ``v_rest + R (I + i_offset)``.
+    """
+
+    kind: ClassVar[str] = "IFCurrExp"
+    cm: float = 1.0
+    tau_m: float = 20.0
+    tau_refrac: float = 0.1
+    tau_syn_E: float = 5.0
+    tau_syn_I: float = 5.0
+    v_rest: float = -65.0
+    v_reset: float = -65.0
+    v_thresh: float = -50.0
+    i_offset: float = 0.0
+    v_init: float = -65.0
+    integration: Literal["exact", "fixed_step"] = "exact"
+
+    recordables: ClassVar[tuple[str, ...]] = ("spikes", "v", "isyn_exc", "isyn_inh")
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        for name in ("cm", "tau_m", "tau_syn_E", "tau_syn_I"):
+            if not getattr(self, name) > 0:
+                out.append((name, f"must be > 0, got {getattr(self, name)}"))
+        if self.tau_refrac < 0:
+            out.append(("tau_refrac", f"must be >= 0, got {self.tau_refrac}"))
+        if self.v_reset >= self.v_thresh:
+            out.append(("v_reset", f"must be below v_thresh ({self.v_thresh}), got {self.v_reset}"))
+        return out
+
+
+@dataclass
+class LIF:
+    """Discrete-time leaky neuron with snnTorch ``Leaky`` semantics (dimensionless).
+
+    Each step: ``reset = mem_prev > threshold``;
+    ``mem = beta * mem_prev + input - reset * threshold`` (``reset="subtract"``) or
+    ``mem = beta * mem_prev * (1 - reset) + input`` (``reset="zero"``); a spike when
+    ``mem > threshold``. ``input`` is the sum of the weights of the spikes that
+    arrive in the step (excitatory positive, inhibitory negative).
+    """
+
+    kind: ClassVar[str] = "LIF"
+    beta: float = 0.9
+    threshold: float = 1.0
+    reset: Literal["subtract", "zero"] = "subtract"
+    mem_init: float = 0.0
+
+    recordables: ClassVar[tuple[str, ...]] = ("spikes", "mem")
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if not 0.0 <= self.beta <= 1.0:
+            out.append(("beta", f"must be in [0, 1], got {self.beta}"))
+        if not self.threshold > 0:
+            out.append(("threshold", f"must be > 0, got {self.threshold}"))
+        return out
+
+
+@dataclass
+class SpikeSource:
+    """Spikes at given times (PyNN ``SpikeSourceArray``).
+
+    ``spike_times`` holds one list of times (ms) per neuron; it may be left
+    empty in a model file and filled by a task protocol before compiling.
+    """
+
+    kind: ClassVar[str] = "SpikeSource"
+    spike_times: list[list[float]] = field(default_factory=list)
+
+    recordables: ClassVar[tuple[str, ...]] = ("spikes",)
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        for i, times in enumerate(self.spike_times):
+            if any(t < 0 for t in times):
+                out.append((f"spike_times[{i}]", "times must be >= 0 ms"))
+        return out
+
+
+@dataclass
+class Poisson:
+    """Poisson spikes at ``rate`` (Hz) from ``start`` for ``duration`` (ms).
+
+    spikemem draws the spike times itself from the network seed (one
+    Bernoulli draw per step with p = rate * dt), so every backend receives
+    the same spikes.
+    """
+
+    kind: ClassVar[str] = "Poisson"
+    rate: float = 1.0
+    start: float = 0.0
+    duration: float = 1.0e9
+
+    recordables: ClassVar[tuple[str, ...]] = ("spikes",)
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if self.rate < 0:
+            out.append(("rate", f"must be >= 0 Hz, got {self.rate}"))
+        if self.start < 0 or self.duration < 0:
+            out.append(("start", "start and duration must be >= 0 ms"))
+        return out
+
+
+NeuronModel = IFCurrExp | LIF | SpikeSource | Poisson
+NEURON_MODELS = (IFCurrExp, LIF, SpikeSource, Poisson)
+SOURCES = (SpikeSource, Poisson)
