@@ -1,0 +1,1 @@
+"""Protocols that drive a network and read it out."""
