@@ -150,16 +150,18 @@ class Brian2Simulation:
             built.groups[pop.name] = self._group(pop, dt)
         for proj in self.net.projections:
             self._projection(proj, built, dt)
+        recorded: dict[str, list[str]] = {}  # several probes on one population add up
         for probe in self.net.probes:
-            group = built.groups[probe.population]
-            model = self.net.population(probe.population).model
-            if "spikes" in probe.variables:
-                built.spike_monitors[probe.population] = b2.SpikeMonitor(
-                    group, name=f"spikes_{probe.population}")
-            names = [_STATE_NAMES[type(model)][v] for v in probe.variables if v != "spikes"]
-            if names:
-                built.state_monitors[probe.population] = b2.StateMonitor(
-                    group, names, record=True, when="end", clock=dt, name=f"state_{probe.population}")
+            wanted = recorded.setdefault(probe.population, [])
+            wanted += [v for v in probe.variables if v not in wanted]
+        for name, variables in recorded.items():
+            group, model = built.groups[name], self.net.population(name).model
+            if "spikes" in variables:
+                built.spike_monitors[name] = b2.SpikeMonitor(group, name=f"spikes_{name}")
+            state = [_STATE_NAMES[type(model)][v] for v in variables if v != "spikes"]
+            if state:
+                built.state_monitors[name] = b2.StateMonitor(
+                    group, state, record=True, when="end", clock=dt, name=f"state_{name}")
         return built
 
     def _group(self, pop: Population, dt) -> object:

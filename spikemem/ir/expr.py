@@ -9,6 +9,7 @@ functions ``min``, ``max``, ``int``, ``round``, ``abs``. Parsed with
 from __future__ import annotations
 
 import ast
+import math
 import operator
 
 _BINARY = {
@@ -18,6 +19,7 @@ _BINARY = {
 }
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 _FUNCTIONS = {"min": min, "max": max, "int": int, "round": round, "abs": abs}
+_MAX_EXPONENT = 64  # keeps `9 ** 9 ** 9` from hanging the reader
 
 
 class ExpressionError(ValueError):
@@ -49,15 +51,27 @@ def _eval(node: ast.AST, params: dict[str, float], text: str) -> float | int:
         return params[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _eval(node.left, params, text), _eval(node.right, params, text)
-        try:
-            return _BINARY[type(node.op)](left, right)
-        except ZeroDivisionError:
-            raise ExpressionError(f"expression {text!r} divides by zero") from None
+        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
+            raise ExpressionError(f"expression {text!r}: exponent {right} is larger than {_MAX_EXPONENT}")
+        return _apply(_BINARY[type(node.op)], (left, right), text)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_eval(node.operand, params, text))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
             and node.func.id in _FUNCTIONS and not node.keywords:
-        return _FUNCTIONS[node.func.id](*(_eval(a, params, text) for a in node.args))
+        return _apply(_FUNCTIONS[node.func.id], [_eval(a, params, text) for a in node.args], text)
     raise ExpressionError(
         f"expression {text!r}: '{ast.unparse(node)}' is not allowed (numbers, params, "
         f"+ - * / // % **, min, max, int, round, abs)")
+
+
+def _apply(fn, args, text: str) -> float | int:
+    """Call an operator or function, turning Python's arithmetic errors into ExpressionError."""
+    try:
+        value = fn(*args)
+    except ZeroDivisionError:
+        raise ExpressionError(f"expression {text!r} divides by zero") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ExpressionError(f"expression {text!r}: {exc}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError(f"expression {text!r} is not a finite number")
+    return value

@@ -168,11 +168,16 @@ def _resolve_params(raw: Any, overrides: dict[str, float]) -> tuple[dict[str, fl
     params: dict[str, float] = {}
     for name, value in raw.items():
         value = overrides.get(name, value)
-        reader = _Reader(params)
-        parsed = reader._number(float, value, f"params.{name}")
-        problems += reader.problems
-        if parsed is not _FAIL:
-            params[name] = int(parsed) if float(parsed).is_integer() else parsed
+        if isinstance(value, str):  # an expression of earlier params keeps its own type
+            try:
+                value = evaluate(value, params)
+            except ExpressionError as exc:
+                problems.append(f"params.{name}: {exc}")
+                continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(f"params.{name}: must be a number, got {_typename(value)}")
+            continue
+        params[name] = value
     return params, problems
 
 

@@ -1,6 +1,7 @@
 """The network graph: populations (nodes), projections (edges), probes, dt and seed."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -83,6 +84,9 @@ class Network:
         return self
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
 def validate(net: Network) -> list[str]:
     """Every problem of ``net`` at once, each with the path of its field."""
     out: list[str] = []
@@ -93,6 +97,9 @@ def validate(net: Network) -> list[str]:
         path = f"populations[{k}]"
         if pop.name in names:
             out.append(f"{path}.name: duplicate population name '{pop.name}'")
+        if not _IDENTIFIER.match(pop.name):
+            out.append(f"{path}.name: '{pop.name}' must be an identifier (letters, digits and _, "
+                       f"not starting with a digit)")
         names[pop.name] = pop
         if not (isinstance(pop.size, int) and pop.size >= 1):
             out.append(f"{path}.size: must be an integer >= 1, got {pop.size}")
@@ -106,11 +113,20 @@ def validate(net: Network) -> list[str]:
                 and len(pop.model.spike_times) != pop.size:
             out.append(f"{path}.model.spike_times: needs one list per neuron "
                        f"({pop.size}), got {len(pop.model.spike_times)}")
+        if hasattr(pop.model, "spike_times") and net.dt > 0:
+            for i, times in enumerate(pop.model.spike_times):
+                steps = [round(t / net.dt) for t in times]
+                if len(set(steps)) != len(steps):
+                    out.append(f"{path}.model.spike_times[{i}]: two spikes fall in one step of "
+                               f"{net.dt} ms; a neuron spikes at most once per step")
     seen_proj: set[str] = set()
     for k, proj in enumerate(net.projections):
         path = f"projections[{k}]"
         if proj.name in seen_proj:
             out.append(f"{path}.name: duplicate projection name '{proj.name}'")
+        if not _IDENTIFIER.match(proj.name):
+            out.append(f"{path}.name: '{proj.name}' must be an identifier (letters, digits and _, "
+                       f"not starting with a digit)")
         seen_proj.add(proj.name)
         for end in ("pre", "post"):
             ref = getattr(proj, end)
