@@ -11,6 +11,7 @@ field, wrong type, unknown param, then :func:`validate`) and raises one
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -24,6 +25,7 @@ from spikemem.ir.expr import ExpressionError, evaluate
 from spikemem.ir.network import Network
 
 SCHEMA_VERSION = 1
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built in
 _FAIL = object()
 
 
@@ -110,8 +112,7 @@ class _Reader:
         if not isinstance(value, dict):
             return self.fail(path, f"must be a mapping with the fields of {cls.__name__}, "
                                    f"got {_typename(value)}")
-        hints = typing.get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        hints, fields = _schema(cls)
         kwargs, ok = {}, True
         for key, item in value.items():
             if key == "type" and hasattr(cls, "kind"):
@@ -130,6 +131,12 @@ class _Reader:
                 ok = False
                 self.fail(f"{path}.{name}" if path else name, "missing required field")
         return cls(**kwargs) if ok else _FAIL
+
+
+@functools.lru_cache(maxsize=None)
+def _schema(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+    """Resolved type hints and fields of a dataclass (resolving hints is slow: once per class)."""
+    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
 
 
 def _typename(value: Any) -> str:
@@ -208,7 +215,7 @@ def loads(text: str, source: str = "<string>", fmt: str = "yaml",
           overrides: dict[str, float] | None = None) -> Network:
     """Parse a description from YAML (``fmt="yaml"``) or JSON text."""
     try:
-        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+        data = json.loads(text) if fmt == "json" else yaml.load(text, Loader=_YAML_LOADER)
     except json.JSONDecodeError as exc:
         raise DescriptionError([f"line {exc.lineno}, column {exc.colno}: malformed JSON: "
                                 f"{exc.msg}"], source) from None
