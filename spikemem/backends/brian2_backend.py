@@ -198,10 +198,11 @@ class Brian2Simulation:
         name = f"proj_{proj.name}"
         pre, post = built.groups[proj.pre], built.groups[proj.post]
         if isinstance(proj.synapse, Static):
-            s = b2.Synapses(pre, post, "w : 1", on_pre=deliver, clock=dt, name=name)
+            # a scalar delay in the constructor keeps it homogeneous (no per-synapse variable)
+            s = b2.Synapses(pre, post, "w : 1", on_pre=deliver, delay=delay_steps * dt.dt,
+                            clock=dt, name=name)
             s.connect(i=syn.i, j=syn.j)
             s.w = syn.w
-            s.delay = delay_steps * dt.dt
         else:
             s = self._stdp(proj, pre, post, syn, deliver, delay_steps, built, dt, name)
         built.synapses[proj.name] = s
@@ -212,9 +213,11 @@ class Brian2Simulation:
         rule: STDP = proj.synapse
         timing, gate = rule.timing, rule.gate
         code = _stdp_code(rule)
+        delays = {"pre": delay_steps * dt.dt, "plast": 0 * dt.dt,
+                  "post": int(round(timing.post_delay / self.net.dt)) * dt.dt}
         s = b2.Synapses(pre, post, _STDP_MODEL,
                         on_pre={"plast": code["pre"], "pre": deliver},
-                        on_post={"post": code["post"]}, clock=dt, name=name)
+                        on_post={"post": code["post"]}, delay=delays, clock=dt, name=name)
         s.connect(i=syn.i, j=syn.j)
         s.w = syn.w
         s.lpre = s.lpost = s.lforget = -1e9
@@ -224,15 +227,14 @@ class Brian2Simulation:
         s.tau_plus, s.tau_minus = timing.tau_plus / self.net.dt, timing.tau_minus / self.net.dt
         s.A_plus, s.A_minus = timing.A_plus, timing.A_minus
         s.w_min, s.w_max = rule.weights.w_min, rule.weights.w_max
-        s.pre.delay = delay_steps * dt.dt
-        s.plast.delay = 0 * dt.dt
-        s.post.delay = int(round(timing.post_delay / self.net.dt)) * dt.dt
         first, second = (s.post, s.plast) if timing.same_step == "post_first" else (s.plast, s.post)
         first.order, second.order, s.pre.order = 1, 2, 3
         if gate is not None:
             g = b2.Synapses(built.groups[gate.population], s, on_pre="t_open = t_in_timesteps",
                             clock=dt, name=f"gate_{proj.name}")
-            g.connect()  # every gate neuron reaches every synapse of the projection
+            # every gate neuron reaches every synapse (explicit arrays: no connection code to generate)
+            n_gate, n_syn = self.net.population(gate.population).size, len(syn.i)
+            g.connect(i=np.repeat(np.arange(n_gate), n_syn), j=np.tile(np.arange(n_syn), n_gate))
             g.pre.order = 0
             built.extra.append(g)
         return s
