@@ -218,7 +218,7 @@ def build_network(ops: list[Op], n_cues: int, n_bits: int, variant: str = "defau
     net.population("INcont").model.spike_times = cont_times
     if any(p.name == "INlearn" for p in net.populations):
         net.population("INlearn").model.spike_times = [learn_times]
-    return net.check()
+    return net  # spikemem.compile validates it, stimulus included
 
 
 def stimulus(ops: list[Op], n_cues: int, n_bits: int) -> tuple[list[list[float]], list[list[float]], list[float]]:
