@@ -1,16 +1,22 @@
 """The ``spikemem`` command.
 
     spikemem cam --experiment functional|stress|applicability|random [--variant default|published]
-                 [--backend brian2] [--target numpy|cython|cpp_standalone] [--integration exact|fixed_step]
+                 [--backend brian2|pynn.nest|pynn.brian2] [--target numpy|cython|cpp_standalone]
+                 [--integration exact|fixed_step] [--threads N] [--approximate NAME]
                  [--n-cues N --n-bits M --ops K --seed S --spacing MS] [--ops-file FILE]
                  [--json] [--plot PATH]
     spikemem run MODEL_FILE --duration MS [--backend B] [--target T] [--set k=v ...] [--json] [--plot PATH]
+    spikemem export MODEL --to spinnaker [--board spin5] [--virtual] [--json] [--set k=v ...]
+                    [--approximate NAME ...]
+    spikemem export MODEL --to pynn-script OUT.py [--simulator nest|spiNNaker] [--duration MS] [--set k=v ...]
+                    [--approximate NAME ...]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 from spikemem.errors import SpikememError
@@ -54,15 +60,49 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a declared param (repeatable)")
     _engine_args(run)
     run.set_defaults(func=_cmd_run)
+
+    export = sub.add_parser("export",
+                            help="export a description: SpiNNaker resources and mapping, or a PyNN script")
+    export.add_argument("model", help="a .yaml/.yml/.json description, or a model name in models/ (e.g. ca3_cam)")
+    export.add_argument("--to", nargs="+", required=True, metavar="TARGET",
+                        help="'spinnaker', or 'pynn-script OUT.py'")
+    export.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a declared param (repeatable)")
+    export.add_argument("--approximate", action="append", default=[], metavar="NAME",
+                        help="accept a named engine approximation (repeatable): integration, min_delay")
+    export.add_argument("--board", default="spin5", help="spinnaker: a board name (spin3, spin5) or profile "
+                                                         "file (default: spin5)")
+    export.add_argument("--virtual", action="store_true",
+                        help="spinnaker: also map, place and route with sPyNNaker on a virtual board")
+    export.add_argument("--json", action="store_true", help="spinnaker: print one JSON object instead of a table")
+    export.add_argument("--simulator", default="nest", choices=["nest", "spiNNaker"],
+                        help="pynn-script: the PyNN simulator the script imports (default: nest)")
+    export.add_argument("--duration", type=float, metavar="MS",
+                        help="pynn-script: simulated time (ms; default: the model's 'duration' param)")
+    export.set_defaults(func=_cmd_export)
     return parser
 
 
 def _engine_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="brian2", help="engine (default: brian2)")
+    p.add_argument("--backend", default="brian2",
+                   help="brian2 (default), pynn.nest, pynn.brian2 or pynn.spinnaker")
     p.add_argument("--target", default="numpy", choices=["numpy", "cython", "cpp_standalone"],
                    help="Brian2 code generation target (default: numpy)")
+    p.add_argument("--threads", type=int, default=1, help="pynn.nest: NEST threads (default 1)")
+    p.add_argument("--approximate", action="append", default=[], metavar="NAME",
+                   help="pynn.*: accept a named approximation (integration, min_delay); repeatable")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--plot", metavar="PATH", help="write a raster plot (PNG)")
+
+
+def _backend_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine options the chosen backend takes."""
+    if args.backend == "brian2":
+        return {"target": args.target}
+    options: dict[str, Any] = {"approximations": tuple(args.approximate)}
+    if args.threads != 1:
+        options["threads"] = args.threads
+    return options
 
 
 def _cmd_cam(args: argparse.Namespace) -> int:
@@ -81,7 +121,7 @@ def _cmd_cam(args: argparse.Namespace) -> int:
                              "the paper experiments have fixed sizes")
         ops, n_cues, n_bits = cam.load_experiment(args.experiment)
         experiment = args.experiment
-    options = {"target": args.target} if args.backend == "brian2" else {}
+    options = _backend_options(args)
     run = cam.run_ops(ops, n_cues, n_bits, variant=args.variant, backend=args.backend,
                       integration=args.integration, progress=not args.json, **options)
     report = {
@@ -142,11 +182,10 @@ def _plot_cam(run: Any, path: str) -> None:
     plt.close()
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    import spikemem
-
+def _overrides(items: Sequence[str]) -> dict[str, float]:
+    """``--set NAME=VALUE`` arguments as param overrides."""
     overrides = {}
-    for item in args.set:
+    for item in items:
         name, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--set {item!r}: write NAME=VALUE")
@@ -154,8 +193,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
             overrides[name.strip()] = float(value)
         except ValueError:
             raise ValueError(f"--set {item!r}: the value must be a number") from None
-    net = spikemem.load(args.model, overrides=overrides)
-    options = {"target": args.target} if args.backend == "brian2" else {}
+    return overrides
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import spikemem
+
+    net = spikemem.load(args.model, overrides=_overrides(args.set))
+    options = _backend_options(args)
     result = spikemem.compile(net, backend=args.backend, **options).run(args.duration)
     rates = {name: float(len(tr.times) / tr.size / (args.duration / 1000.0)) for name, tr in result.spikes.items()}
     report = {
@@ -185,6 +230,83 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if pop.name in result.spikes:
             print(f"{pop.name:<24} {pop.size:>6} {report['spike_counts'][pop.name]:>8} {rates[pop.name]:>10.2f}")
     return 0
+
+
+def _model_path(model: str) -> Path:
+    """A description file: ``model`` itself if it is a path, else ``models/<model>.yaml``."""
+    path = Path(model)
+    if path.suffix in (".yaml", ".yml", ".json") or path.exists():
+        return path
+    library = Path(__file__).resolve().parents[1] / "models"
+    named = library / f"{model}.yaml"
+    if not named.exists():
+        names = ", ".join(sorted(p.stem for p in library.glob("*.yaml")))
+        raise FileNotFoundError(f"model '{model}': no such file, and no model of that name in {library} "
+                                f"(available: {names})")
+    return named
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import spikemem
+
+    target, rest = args.to[0], args.to[1:]
+    if target not in ("spinnaker", "pynn-script"):
+        raise ValueError(f"--to {target!r}: choose 'spinnaker' or 'pynn-script OUT.py'")
+    if len(rest) != (1 if target == "pynn-script" else 0):
+        raise ValueError("--to spinnaker takes no file; --to pynn-script takes one: --to pynn-script OUT.py")
+    net = spikemem.load(_model_path(args.model), overrides=_overrides(args.set))
+    if target == "pynn-script":
+        from spikemem.export.pynn_script import write_script
+
+        path = write_script(net, rest[0], simulator=args.simulator, duration=args.duration,
+                            approximations=tuple(args.approximate))
+        print(f"{net.name}: PyNN script for {args.simulator} written to {path}")
+        return 0
+    from spikemem.export import spinnaker
+
+    est = spinnaker.estimate(net, args.board, args.approximate)
+    note = spinnaker.scheme_note(net)
+    if note and "integration" not in args.approximate:
+        print(note, file=sys.stderr)
+    mapping = spinnaker.map_virtual(net, est.board, args.approximate) if args.virtual else None
+    if args.json:
+        print(json.dumps(spinnaker.report_json(est, mapping)))
+    else:
+        _print_spinnaker_table(est, mapping)
+    if mapping is not None and mapping.warnings:
+        counts = {w: mapping.warnings.count(w) for w in mapping.warnings}
+        lines = [f"  {w}" + (f" (x{n})" if n > 1 else "") for w, n in counts.items()]
+        print("sPyNNaker warnings:\n" + "\n".join(lines), file=sys.stderr)
+    if mapping is not None and not mapping.mapped:
+        print(f"spikemem: the virtual mapping failed: {mapping.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_spinnaker_table(est: Any, mapping: Any) -> None:
+    b = est.board
+    print(f"{est.model} on {b.name} ({b.description}: {b.chips} chips, {b.app_cores} application cores, "
+          f"{b.timestep_ms:g} ms step)")
+    mapped = mapping.cores_by_vertex if mapping is not None else {}
+    print(f"{'population':<24} {'cell type':<17} {'neurons':>8} {'per core':>9} {'cores':>6}"
+          + (f" {'mapped':>7}" if mapping is not None else ""))
+    for p in est.populations:
+        per_core = "all" if p.neurons_per_core is None else str(p.neurons_per_core)
+        print(f"{p.name:<24} {p.cell_type:<17} {p.neurons:>8} {per_core:>9} {p.cores:>6}"
+              + (f" {mapped.get(p.name, 0):>7}" if mapping is not None else ""))
+    print(f"{'projection':<28} {'pre -> post':<40} {'synapses':>9}")
+    for q in est.projections:
+        print(f"{q.name[:28]:<28} {(q.pre + ' -> ' + q.post)[:40]:<40} {q.synapses:>9}")
+    print(f"\n{len(est.populations)} populations, {est.neurons} neurons, {est.synapses} synapses: "
+          f"{est.cores} cores on {est.chips} chip{'s' if est.chips != 1 else ''} (estimate)")
+    if mapping is None:
+        print("add --virtual to map, place and route it with sPyNNaker on a virtual board")
+    elif mapping.mapped:
+        chips = f"{mapping.chips} chip{'s' if mapping.chips != 1 else ''}"
+        print(f"sPyNNaker mapped it on a virtual {b.name}: {mapping.cores} cores on {chips} "
+              f"(mapping {mapping.map_s:.2f} s, {mapping.wall_s:.1f} s in all)")
+    else:
+        print(f"sPyNNaker could not map it on a virtual {b.name}")
 
 
 if __name__ == "__main__":

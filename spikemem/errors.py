@@ -47,3 +47,11 @@ class MissingEngine(SpikememError, ImportError):
             f"installed. Install it with: pip install 'spikemem[{extra}]' "
             f"-c constraints.txt"
         )
+
+
+class ResourceError(SpikememError):
+    """A description does not fit the hardware it is exported to.
+
+    Raised before any mapping, naming the node that overflows (population or
+    projection), what it needs, what the board has, and what to do.
+    """

@@ -21,7 +21,7 @@ def test_cam_functional_json():
     assert {k: report[k] for k in ("experiment", "variant", "backend", "n_cues", "n_bits", "ops", "correct")} == \
         {"experiment": "functional", "variant": "default", "backend": "brian2", "n_cues": 5, "n_bits": 10,
          "ops": 9, "correct": 9}
-    assert report["mismatches"] == [] and report["sim_ms"] == 90.0 and report["wall_s"] > 0
+    assert report["mismatches"] == [] and report["sim_ms"] == 98.0 and report["wall_s"] > 0
     assert [r["got"] for r in report["results"]][3:6] == [[1, 1, 0, 0, 0, 0, 0, 0, 1, 1], [3, 4], [0, 3]]
 
 

@@ -17,6 +17,9 @@ from spikemem.ir.network import Network
 #: backend name -> (module, engine package, extra that installs it)
 BACKENDS: dict[str, tuple[str, str, str]] = {
     "brian2": ("spikemem.backends.brian2_backend", "brian2", "brian2"),
+    "pynn.nest": ("spikemem.backends.pynn_backend", "pyNN.nest", "nest"),
+    "pynn.brian2": ("spikemem.backends.pynn_backend", "pyNN.brian2", "pynn,brian2"),
+    "pynn.spinnaker": ("spikemem.backends.pynn_backend", "pyNN.spiNNaker", "spinnaker"),
 }
 
 #: what each backend claims; tests run each behaviour on every backend that claims it
@@ -51,7 +54,10 @@ def compile(net: Network, backend: str = "brian2", **options: Any) -> Simulation
         importlib.import_module(engine)
     except ImportError:
         raise MissingEngine(backend, engine, extra) from None
-    return importlib.import_module(module_name).compile(net, **options)
+    module = importlib.import_module(module_name)
+    if backend.startswith("pynn."):
+        options["engine"] = backend
+    return module.compile(net, **options)
 
 
 __all__ = ["BACKENDS", "FEATURES", "Result", "SpikeTrains", "Simulation", "compile", "supporting"]

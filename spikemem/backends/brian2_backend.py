@@ -18,7 +18,10 @@ How the IR maps onto Brian2, and why:
   the pre spike's step), ``post`` (post event, ``post_delay`` after the post
   spike) and ``pre`` (transmission, after ``plast`` so the updated weight is
   sent). ``same_step`` orders ``plast`` and ``post``. Traces decay lazily
-  between events with exact exponentials.
+  between events with exact exponentials. As on NEST and SpiNNaker, the
+  weight a spike carries is the one at the end of its step, also when it
+  arrives later: with a delay above one step a ``store`` pathway keeps it in
+  a slot per step in flight.
 - A learning gate is a ``Synapses`` from the gate population onto the STDP
   synapses (a third factor reaching every synapse) that stamps the start of
   the episode into each synapse before any other pathway of that step.
@@ -215,8 +218,18 @@ class Brian2Simulation:
         code = _stdp_code(rule)
         delays = {"pre": delay_steps * dt.dt, "plast": 0 * dt.dt,
                   "post": int(round(timing.post_delay / self.net.dt)) * dt.dt}
-        s = b2.Synapses(pre, post, _STDP_MODEL,
-                        on_pre={"plast": code["pre"], "pre": deliver},
+        model, on_pre = _STDP_MODEL, {"plast": code["pre"], "pre": deliver}
+        if delay_steps > 0:
+            # PyNN engines read a plastic weight when the spike leaves: keep the weight sent at each
+            # step in one slot per step in flight, delivered delay_steps later
+            slots = range(delay_steps)
+            model += "".join(f"wq_{k} : 1\n" for k in slots)
+            on_pre["store"] = "\n".join(f"wq_{k} = wq_{k} + (w - wq_{k}) * int(t_in_timesteps % {delay_steps} == {k})"
+                                        for k in slots)
+            sent = " + ".join(f"wq_{k} * int(t_in_timesteps % {delay_steps} == {k})" for k in slots)
+            on_pre["pre"] = deliver.replace("+= w", f"+= ({sent})").replace("-= w", f"-= ({sent})")
+            delays["store"] = 0 * dt.dt
+        s = b2.Synapses(pre, post, model, on_pre=on_pre,
                         on_post={"post": code["post"]}, delay=delays, clock=dt, name=name)
         s.connect(i=syn.i, j=syn.j)
         s.w = syn.w
@@ -229,9 +242,12 @@ class Brian2Simulation:
         s.w_min, s.w_max = rule.weights.w_min, rule.weights.w_max
         first, second = (s.post, s.plast) if timing.same_step == "post_first" else (s.plast, s.post)
         first.order, second.order, s.pre.order = 1, 2, 3
+        if delay_steps > 0:
+            s.pre.order, s.store.order = -1, 3  # deliver what an earlier step sent, then send this one
         if gate is not None:
             g = b2.Synapses(built.groups[gate.population], s, on_pre="t_open = t_in_timesteps",
-                            clock=dt, name=f"gate_{proj.name}")
+                            delay=int(round(gate.delay / self.net.dt)) * dt.dt, clock=dt,
+                            name=f"gate_{proj.name}")
             # every gate neuron reaches every synapse (explicit arrays: no connection code to generate)
             n_gate, n_syn = self.net.population(gate.population).size, len(syn.i)
             g.connect(i=np.repeat(np.arange(n_gate), n_syn), j=np.tile(np.arange(n_syn), n_gate))

@@ -183,6 +183,9 @@ def _synapse_problems(proj: Projection, path: str, names: dict[str, Population],
                        f"got {syn.timing.post_delay}")
     if syn.gate is not None:
         out += [f"{path}.synapse.gate.{f}: {m}" for f, m in syn.gate.problems()]
+        gate_steps = syn.gate.delay / dt if dt > 0 else 0.0
+        if abs(gate_steps - round(gate_steps)) > 1e-9:
+            out.append(f"{path}.synapse.gate.delay: must be a whole number of steps, got {syn.gate.delay}")
         if syn.gate.population and syn.gate.population not in names:
             out.append(f"{path}.synapse.gate.population: unknown population '{syn.gate.population}'")
     if isinstance(proj.weight, (int, float)) and not \

@@ -171,7 +171,7 @@ class LearningGate:
     """A third factor that gates plasticity (like NEST's dopamine volume transmitter, as an on/off gate).
 
     Each spike of ``population`` (any neuron) opens a learning episode of
-    ``window`` ms starting at that step. Weight changes of the projection are
+    ``window`` ms starting ``delay`` ms (whole steps, >= 0) after that spike. Weight changes of the projection are
     applied only inside an episode. When an episode opens:
 
     - ``reset_traces``: the projection's STDP traces are set to 0, so activity
@@ -184,6 +184,7 @@ class LearningGate:
     kind: ClassVar[str] = "LearningGate"
     population: str = ""
     window: float = 7.0
+    delay: float = 0.0
     reset_traces: bool = True
     forget: Literal["none", "pre", "post"] = "none"
 
@@ -193,6 +194,8 @@ class LearningGate:
             out.append(("population", "must name the population whose spikes open the gate"))
         if not self.window > 0:
             out.append(("window", f"must be > 0 ms, got {self.window}"))
+        if self.delay < 0:
+            out.append(("delay", f"must be >= 0 ms, got {self.delay}"))
         return out
 
 

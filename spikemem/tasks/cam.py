@@ -240,14 +240,23 @@ def stimulus(ops: list[Op], n_cues: int, n_bits: int) -> tuple[list[list[float]]
 
 
 def decode(ops: list[Op], out_cue: dict[int, list[int]], out_cont: dict[int, list[int]],
-           n_bits: int) -> list[Output]:
-    """The output of each op, read from OUTcue/OUTcont spikes ({step: indices}) at the op's latencies."""
+           n_bits: int, shift_cue: int = 0, shift_cont: int = 0) -> list[Output]:
+    """The output of each op, read from OUTcue/OUTcont spikes ({step: indices}) at the op's latencies.
+
+    ``shift_cue``/``shift_cont`` (ms) are added to the latencies for a model whose outputs
+    come later (its params ``read_shift_OUTcue``/``read_shift_OUTcont``, see :func:`read_shifts`).
+    """
     outputs = []
     for op in ops:
-        cues = sorted({i for d in CUE_LATENCY[op.op] for i in out_cue.get(op.t + d, [])})
-        bits = {i for d in CONTENT_LATENCY[op.op] for i in out_cont.get(op.t + d, [])}
+        cues = sorted({i for d in CUE_LATENCY[op.op] for i in out_cue.get(op.t + d + shift_cue, [])})
+        bits = {i for d in CONTENT_LATENCY[op.op] for i in out_cont.get(op.t + d + shift_cont, [])}
         outputs.append(Output(tuple(cues), tuple(int(j in bits) for j in range(n_bits))))
     return outputs
+
+
+def read_shifts(net: Network) -> tuple[int, int]:
+    """ms a model's OUTcue and OUTcont outputs come after the protocol's latencies."""
+    return int(net.params.get("read_shift_OUTcue", 0)), int(net.params.get("read_shift_OUTcont", 0))
 
 
 @dataclass
@@ -294,7 +303,8 @@ def run_ops(ops: list[Op], n_cues: int, n_bits: int, variant: str = "default",
     from spikemem.backends import compile as compile_net
 
     net = build_network(ops, n_cues, n_bits, variant, integration)
-    sim_ms = float(ops[-1].t + 10 if ops else 10)
+    shifts = read_shifts(net)
+    sim_ms = float((ops[-1].t if ops else 0) + 10 + max(shifts))
     start = time.perf_counter()
     sim = compile_net(net, backend=backend, **options)
     result = _run_in_chunks(sim, sim_ms, progress and options.get("target") != "cpp_standalone")
@@ -302,7 +312,7 @@ def run_ops(ops: list[Op], n_cues: int, n_bits: int, variant: str = "default",
     memory = SymbolicCAM(n_cues, n_bits)
     expected = [memory.apply(op) for op in ops]
     got = decode(ops, result.spikes["OUTcue"].by_step(net.dt), result.spikes["OUTcont"].by_step(net.dt),
-                 n_bits)
+                 n_bits, *shifts)
     return CamRun(ops, expected, got, sim_ms, wall, result, net)
 
 

@@ -1,0 +1,420 @@
+"""The PyNN backend: one description on NEST, pyNN.brian2 or sPyNNaker.
+
+``compile(net, engine="pynn.nest")`` translates the network with
+:func:`spikemem.backends.pynn_plan.plan` (where every engine difference is
+decided and documented) and builds that plan through PyNN's standard models.
+:func:`build` is shared with the SpiNNaker export, which maps the same plan on
+a virtual board.
+
+Gated STDP projections (``host_plastic`` in the plan) are static on the engine;
+inside each learning episode the simulation advances one step at a time, feeds
+that step's spikes to :class:`spikemem.ir.plasticity.GatedPairRule` and writes
+the changed weights back before the next step. A spike leaves with the weight
+of the end of its step, as on NEST and SpiNNaker (NEST reads the weight when
+it delivers the step's spikes, at the start of the next run).
+
+PyNN keeps one simulator state per process: compiling a second network on the
+same engine ends the first one (running it afterwards raises).
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from spikemem.backends.pynn_plan import Plan, ProjectionPlan, plan as make_plan
+from spikemem.backends.result import Result, SpikeTrains
+from spikemem.errors import SpikememError, UnsupportedFeature
+from spikemem.ir.connectivity import poisson_times, rng_for
+from spikemem.ir.network import Network
+from spikemem.ir.plasticity import GatedPairRule
+from spikemem.ir.synapses import STDP
+
+#: the live simulation of each engine (PyNN has one simulator state per process)
+_LIVE: dict[str, "PyNNSimulation"] = {}
+
+
+@dataclass
+class Built:
+    """The PyNN objects of one plan, by IR name."""
+    populations: dict[str, Any] = field(default_factory=dict)
+    projections: dict[str, Any] = field(default_factory=dict)
+
+
+def build(sim: Any, plan: Plan) -> Built:
+    """Create ``plan``'s populations and projections in ``sim`` (a PyNN module after ``sim.setup``)."""
+    built = Built()
+    for cell in plan.populations:
+        if cell.cell_type == "IF_curr_exp":
+            pop = sim.Population(cell.size, sim.IF_curr_exp(**cell.parameters),
+                                 initial_values={"v": cell.initial_v}, label=cell.name)
+        else:
+            times = [sim.Sequence(t) for t in cell.spike_times]
+            if cell.size == 1 and plan.engine.name == "pynn.brian2":
+                times = times[0]  # pyNN.brian2 takes one neuron's times as a bare Sequence
+            pop = sim.Population(cell.size, sim.SpikeSourceArray(spike_times=times), label=cell.name)
+        if cell.record:
+            pop.record(cell.record)
+        built.populations[cell.name] = pop
+    for proj in plan.projections:
+        rows = np.column_stack([proj.connections, proj.engine_weights]).tolist()
+        built.projections[proj.name] = sim.Projection(
+            built.populations[proj.pre], built.populations[proj.post],
+            sim.FromListConnector(rows, column_names=["weight"]), synapse_type(sim, proj),
+            receptor_type=proj.receptor_type, label=proj.name)
+    return built
+
+
+def synapse_type(sim: Any, proj: ProjectionPlan) -> Any:
+    """The PyNN synapse of one projection (weights come with the connection list)."""
+    if proj.stdp is None:
+        return sim.StaticSynapse(delay=proj.delay)
+    r = proj.stdp
+    dependence = (sim.AdditiveWeightDependence if r.weight_dependence == "additive"
+                  else sim.MultiplicativeWeightDependence)(w_min=r.w_min, w_max=r.w_max)
+    return sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=r.tau_plus, tau_minus=r.tau_minus,
+                                            A_plus=r.A_plus, A_minus=r.A_minus),
+        weight_dependence=dependence, delay=proj.delay)
+
+
+def compile(net: Network, engine: str = "pynn.nest", threads: int = 1,
+            approximations: tuple[str, ...] | list[str] = ()) -> "PyNNSimulation":
+    """Build ``net`` on a PyNN ``engine`` (``pynn.nest``, ``pynn.brian2`` or ``pynn.spinnaker``).
+
+    ``threads``: NEST's ``local_num_threads`` (spikes do not depend on it).
+    ``approximations``: names from :data:`spikemem.backends.pynn_plan.APPROXIMATIONS`
+    that the user accepts; anything else an engine cannot do raises
+    :class:`UnsupportedFeature`.
+    """
+    plan = make_plan(net, engine, tuple(approximations))
+    if engine == "pynn.spinnaker" and any(p.host_plastic for p in plan.projections):
+        name = next(p.name for p in plan.projections if p.host_plastic)
+        raise UnsupportedFeature(f"projection '{name}'.synapse.gate", "a LearningGate", engine,
+                                 "the host runs the gate by writing weights between one-step runs, which "
+                                 "sPyNNaker does not allow; map it with `spikemem export --to spinnaker "
+                                 "--virtual`, or run it on pynn.nest")
+    if threads != 1 and engine != "pynn.nest":
+        raise ValueError(f"threads: only pynn.nest runs threads, got threads={threads} for {engine}")
+    previous = _LIVE.pop(engine, None)
+    if previous is not None:
+        previous.close()
+    simulation = PyNNSimulation(net, plan, threads)
+    _LIVE[engine] = simulation
+    return simulation
+
+
+class PyNNSimulation:
+    """A network built on a PyNN engine. ``run(duration)`` returns everything since t = 0."""
+
+    def __init__(self, net: Network, plan: Plan, threads: int):
+        self.net, self.plan = net, plan
+        self.sim = importlib.import_module(plan.engine.module)
+        setup = dict(plan.setup)
+        if plan.engine.name == "pynn.nest":
+            setup["threads"] = threads
+        self.sim.setup(**setup)
+        self.built = build(self.sim, plan)
+        self._closed = False
+        self._step = 0  # IR steps the user has run (recordings cover steps < _step)
+        self._computed = 0  # IR steps the engine has computed (NEST: one more than _step)
+        self._ahead = 1 if plan.engine.name == "pynn.nest" else 0
+        self._shift = plan.time_shift
+        self._poisson_rng = {c.name: rng_for(net, f"population:{c.name}") for c in plan.populations if c.poisson}
+        self._rules: dict[str, GatedPairRule] = {}
+        self._episodes: dict[str, set[int]] = {}  # projection -> steps where its gate opens
+        for proj in plan.projections:
+            if proj.host_plastic:
+                rule: STDP = net.projection(proj.name).synapse
+                self._rules[proj.name] = GatedPairRule(rule, proj.connections[:, 0], proj.connections[:, 1],
+                                                       proj.weights, net.dt)
+                gate_pop = net.population(rule.gate.population)
+                lag = int(round(rule.gate.delay / net.dt))
+                self._episodes[proj.name] = {int(round(t / net.dt)) + lag
+                                             for times in gate_pop.model.spike_times for t in times}
+        self._io = _NestIO(self) if plan.engine.name == "pynn.nest" else _PyNNIO(self)
+        self._io.prepare()
+
+    # -- running -------------------------------------------------------------
+
+    def run(self, duration: float) -> Result:
+        """Advance by ``duration`` ms; return everything recorded since t = 0."""
+        if self._closed:
+            raise SpikememError(f"this {self.plan.engine.name} simulation was ended (PyNN keeps one "
+                                "simulation per process and a newer one was compiled, or close() was called)")
+        dt = self.net.dt
+        steps = duration / dt
+        if steps < 0 or abs(steps - round(steps)) > 1e-9:
+            raise ValueError(f"duration must be a whole number of steps of {dt} ms, got {duration}")
+        start = time.perf_counter()
+        end = self._step + int(round(steps))
+        target = end + self._ahead
+        self._feed_poisson(self._computed, target)
+        while self._computed < target:
+            stop = self._next_stop(target)
+            if self._engine_time(stop) <= 0:  # PyNN's first run must be at least a step long
+                stop = max(stop, target) if self._engine_time(target) > 0 else stop
+            if self._engine_time(stop) <= 0:
+                raise ValueError(f"{self.plan.engine.name} cannot run less than {2 * self.net.dt} ms "
+                                 "in its first run")
+            self._advance(stop)
+        self._step = end
+        result = self._collect()
+        result.wall_s = time.perf_counter() - start
+        return result
+
+    def _next_stop(self, target: int) -> int:
+        """How far the engine may compute in one go.
+
+        The spikes of the last step computed wait for delivery (their weights are read
+        then), so the host can still apply that step's weight changes; every earlier step
+        of the run must be quiet (no weight change possible): inside an episode the
+        engine computes one step at a time.
+        """
+        c = self._computed
+        if not self._rules:
+            return target
+        if any(rule.in_episode(c) or c in self._episodes[name] for name, rule in self._rules.items()):
+            return c + 1
+        starts = [t + 1 for opens in self._episodes.values() for t in opens if t >= c]
+        return min([target] + starts)
+
+    def _advance(self, stop: int) -> None:
+        """Let the engine compute IR steps up to ``stop - 1`` and apply the host rules to them."""
+        first = self._computed
+        self.sim.run_until(self._engine_time(stop))
+        self._computed = stop
+        if not self._rules:
+            return
+        spikes = self._io.new_spikes(stop)  # {population: (indices, IR steps)} of steps first..stop-1
+        for name, rule in self._rules.items():
+            proj = self.net.projection(name)
+            post_lag = int(round(rule.rule.timing.post_delay / self.net.dt))
+            pre_i, pre_t = spikes[proj.pre]
+            post_i, post_t = self._io.post_events(proj.post, post_lag)
+            changed = False
+            for s in range(first, stop):
+                changed |= rule.step(s, pre_i[pre_t == s], post_i[post_t == s - post_lag],
+                                     s in self._episodes[name])
+            if changed:
+                self._io.set_weights(name, rule.state.w)
+
+    def _engine_time(self, computed: int) -> float:
+        """The PyNN time (ms) to run until so that IR steps < ``computed`` are computed.
+
+        PyNN's NEST module keeps NEST one step past its own clock (so that recorders have
+        every spike up to that clock); the spikes of NEST's last step are delivered, and
+        their weights read, at the start of the next run.
+        """
+        if self.plan.engine.name == "pynn.nest":
+            return (computed + self.plan.lead_steps - 1) * self.net.dt
+        return computed * self.net.dt
+
+    def _feed_poisson(self, first: int, end: int) -> None:
+        dt = self.net.dt
+        for name, rng in self._poisson_rng.items():
+            pop = self.net.population(name)
+            idx, times = poisson_times(pop.model, pop.size, dt, first * dt, end * dt, rng)
+            source = self.built.populations[name]
+            per_neuron = [np.sort(np.concatenate([old, times[idx == k] + self._shift * dt]))
+                          for k, old in enumerate(self._io.poisson_so_far(name))]
+            self._io.remember_poisson(name, per_neuron)
+            source.set(spike_times=[self.sim.Sequence(t) for t in per_neuron])
+
+    # -- reading -------------------------------------------------------------
+
+    def _collect(self) -> Result:
+        dt, shift = self.net.dt, self._shift * self.net.dt
+        result = Result(t_stop=self._step * dt, dt=dt)
+        for cell in self.plan.populations:
+            if not cell.record:
+                continue
+            block = self.built.populations[cell.name].get_data(clear=False)
+            segment = block.segments[-1]
+            if "spikes" in cell.record:
+                idx, times = [], []
+                for k, train in enumerate(segment.spiketrains):
+                    t = np.round((np.asarray(train.magnitude, dtype=float) - shift) / dt) * dt
+                    idx.append(np.full(len(t), k, dtype=np.int64))
+                    times.append(t)
+                i = np.concatenate(idx) if idx else np.zeros(0, np.int64)
+                t = np.concatenate(times) if times else np.zeros(0)
+                order = np.lexsort((i, t))
+                result.spikes[cell.name] = SpikeTrains(cell.size, i[order], t[order])
+            for variable in (v for v in cell.record if v != "spikes"):
+                signal = next(s for s in segment.analogsignals if s.name == variable)
+                # NEST samples at the end of its step (IR step k - shift), Brian2 at the start of the next
+                late = 0 if self.plan.engine.name == "pynn.nest" else 1
+                sample_t = np.round(np.asarray(signal.times.magnitude) / dt).astype(int) - self._shift - late
+                keep = (sample_t >= 0) & (sample_t < self._step)
+                values = np.full((self._step, cell.size), np.nan)
+                values[sample_t[keep]] = np.asarray(signal.magnitude)[keep]
+                result.state.setdefault(cell.name, {})[variable] = values
+        for proj in self.net.projections:
+            if isinstance(proj.synapse, STDP):
+                result.weights[proj.name] = self.weights(proj.name)
+        return result
+
+    def weights(self, projection: str) -> np.ndarray:
+        """Current weights (nA) of a projection, dense (n_pre, n_post), NaN = no synapse."""
+        proj = self.net.projection(projection)
+        n_pre, n_post = self.net.population(proj.pre).size, self.net.population(proj.post).size
+        p = next(q for q in self.plan.projections if q.name == projection)
+        w = np.full((n_pre, n_post), np.nan)
+        values = self._rules[projection].state.w if projection in self._rules else self._io.get_weights(projection)
+        w[p.connections[:, 0], p.connections[:, 1]] = values
+        return w
+
+    def close(self) -> None:
+        """End the engine's simulation (``sim.end()``)."""
+        if not self._closed:
+            self._closed = True
+            self.sim.end()
+            if _LIVE.get(self.plan.engine.name) is self:
+                del _LIVE[self.plan.engine.name]
+
+
+class _PyNNIO:
+    """Spikes and weights through PyNN's own API (any engine)."""
+
+    def __init__(self, simulation: PyNNSimulation):
+        self.s = simulation
+        self._seen: dict[str, int] = {}
+        self._history: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._poisson: dict[str, list[np.ndarray]] = {}
+
+    def watched(self) -> set[str]:
+        names: set[str] = set()
+        for name in self.s._rules:
+            proj = self.s.net.projection(name)
+            names |= {proj.pre, proj.post}
+        return names
+
+    def prepare(self) -> None:
+        for name in self.watched():
+            pop = self.s.built.populations[name]
+            if "spikes" not in pop.recorder.recorded:
+                pop.record("spikes")
+            self._history[name] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+    def _all_spikes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        segment = self.s.built.populations[name].get_data("spikes", clear=False).segments[-1]
+        dt, shift = self.s.net.dt, self.s._shift
+        idx = [np.full(len(tr), k, dtype=np.int64) for k, tr in enumerate(segment.spiketrains)]
+        steps = [np.round(np.asarray(tr.magnitude, float) / dt).astype(np.int64) - shift
+                 for tr in segment.spiketrains]
+        return (np.concatenate(idx) if idx else np.zeros(0, np.int64),
+                np.concatenate(steps) if steps else np.zeros(0, np.int64))
+
+    def new_spikes(self, stop: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        out = {}
+        for name in self.watched():
+            i, t = self._all_spikes(name)
+            self._history[name] = (i, t)
+            out[name] = (i, t)
+        return out
+
+    def post_events(self, name: str, lag: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._history[name]
+
+    def set_weights(self, projection: str, w: np.ndarray) -> None:
+        p = next(q for q in self.s.plan.projections if q.name == projection)
+        n_pre = self.s.net.population(p.pre).size
+        n_post = self.s.net.population(p.post).size
+        dense = np.full((n_pre, n_post), np.nan)
+        dense[p.connections[:, 0], p.connections[:, 1]] = w * p.weight_sign
+        self.s.built.projections[projection].set(weight=dense)
+
+    def get_weights(self, projection: str) -> np.ndarray:
+        p = next(q for q in self.s.plan.projections if q.name == projection)
+        dense = np.asarray(self.s.built.projections[projection].get("weight", format="array"), float)
+        return dense[p.connections[:, 0], p.connections[:, 1]] * p.weight_sign
+
+    def poisson_so_far(self, name: str) -> list[np.ndarray]:
+        size = self.s.net.population(name).size
+        return self._poisson.get(name, [np.zeros(0)] * size)
+
+    def remember_poisson(self, name: str, per_neuron: list[np.ndarray]) -> None:
+        self._poisson[name] = per_neuron
+
+
+class _NestIO(_PyNNIO):
+    """NEST fast path: spike recorders read directly and weights written in one call."""
+
+    def prepare(self) -> None:
+        import nest
+
+        self._nest = nest
+        self._known = 0  # spikes of steps before this are in the history
+        self._recorders: dict[str, Any] = {}
+        for name in self.watched():
+            pop = self.s.built.populations[name]
+            recorder = nest.Create("spike_recorder")
+            nest.Connect(pop.node_collection, recorder)
+            self._recorders[name] = recorder
+            self._history[name] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self._order: dict[str, tuple[Any, np.ndarray, float]] = {}
+
+    def _connections(self, name: str) -> tuple[Any, np.ndarray, float]:
+        """NEST's connections of a host-plastic projection, with their order in the plan.
+
+        Fetched after the first run: NEST sorts connections when it prepares the first
+        simulation, which invalidates handles taken before.
+        """
+        if name in self._order:
+            return self._order[name]
+        nest = self._nest
+        p = next(q for q in self.s.plan.projections if q.name == name)
+        proj = self.s.built.projections[name]
+        pre_nodes = self.s.built.populations[p.pre].node_collection
+        post_nodes = self.s.built.populations[p.post].node_collection
+        conns = nest.GetConnections(source=pre_nodes, target=post_nodes, synapse_model=proj.nest_synapse_model,
+                                    synapse_label=proj.nest_synapse_label)
+        if len(conns) != len(p.connections):
+            raise SpikememError(f"projection '{name}': NEST holds {len(conns)} connections between "
+                                f"{p.pre} and {p.post} with its label, the plan {len(p.connections)}; "
+                                "the host cannot tell them apart (two projections share a label?)")
+        first_pre, first_post = pre_nodes[0].global_id, post_nodes[0].global_id
+        src = np.asarray(conns.get("source"), dtype=np.int64) - first_pre
+        tgt = np.asarray(conns.get("target"), dtype=np.int64) - first_post
+        n_post = self.s.net.population(p.post).size
+        index = {int(a) * n_post + int(b): k for k, (a, b) in enumerate(p.connections)}
+        perm = np.asarray([index[int(a) * n_post + int(b)] for a, b in zip(src, tgt)], dtype=np.int64)
+        sign = 1000.0 * p.weight_sign  # nA -> pA, and NEST's sign for inhibition
+        self._order[name] = (conns, perm, sign)
+        return self._order[name]
+
+    def new_spikes(self, stop: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Spikes of the steps since the last call up to ``stop - 1``.
+
+        NEST hands a step's spikes to recorders (and reads plastic weights) when it delivers
+        them, at the start of the next run; the spikes of the last step run are read from the
+        neurons' last spike time (``t_spike``) instead, so the host can update the weights
+        those spikes will carry.
+        """
+        out = {}
+        dt, shift = self.s.net.dt, self.s._shift
+        for name, recorder in self._recorders.items():
+            events = recorder.get("events")
+            nodes = self.s.built.populations[name].node_collection
+            first = nodes[0].global_id
+            i = np.asarray(events["senders"], dtype=np.int64) - first
+            t = np.round(np.asarray(events["times"], float) / dt).astype(np.int64) - shift
+            recorder.set(n_events=0)
+            delivered = (t >= self._known) & (t < stop - 1)
+            last_spike = np.round(np.asarray(nodes.get("t_spike"), float) / dt).astype(np.int64) - shift
+            latest = np.nonzero(last_spike == stop - 1)[0]
+            i = np.concatenate([i[delivered], latest])
+            t = np.concatenate([t[delivered], np.full(len(latest), stop - 1, dtype=np.int64)])
+            old_i, old_t = self._history[name]
+            self._history[name] = (np.concatenate([old_i, i]), np.concatenate([old_t, t]))
+            out[name] = (i, t)
+        self._known = stop
+        return out
+
+    def set_weights(self, projection: str, w: np.ndarray) -> None:
+        conns, perm, sign = self._connections(projection)
+        conns.set(weight=(w[perm] * sign).tolist())

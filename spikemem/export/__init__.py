@@ -1,0 +1,1 @@
+"""Exporters: a description written out for another tool (e.g. a standalone PyNN script)."""
