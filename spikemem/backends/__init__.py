@@ -29,6 +29,17 @@ FEATURES: dict[str, frozenset[str]] = {
         "one_to_one", "all_to_all", "fixed_probability", "from_list",
         "static", "stdp", "stdp.nearest", "stdp.multiplicative", "stdp.gate", "delays",
     }),
+    # delays of 2 steps or more (pynn_plan.py); STDP runs on the host, exactly
+    "pynn.nest": frozenset({
+        "IFCurrExp.exact", "SpikeSource", "Poisson", "one_to_one", "all_to_all", "fixed_probability",
+        "from_list", "static", "stdp", "stdp.nearest", "stdp.multiplicative", "stdp.gate", "delays",
+    }),
+    "pynn.brian2": frozenset({
+        "IFCurrExp.exact", "SpikeSource", "Poisson", "one_to_one", "all_to_all", "fixed_probability",
+        "from_list", "static", "stdp", "stdp.gate", "delays",
+    }),
+    # runs need a SpiNNaker board; here it maps on a virtual one (spikemem.export.spinnaker)
+    "pynn.spinnaker": frozenset(),
 }
 
 

@@ -204,8 +204,11 @@ class Brian2Simulation:
             # a scalar delay in the constructor keeps it homogeneous (no per-synapse variable)
             s = b2.Synapses(pre, post, "w : 1", on_pre=deliver, delay=delay_steps * dt.dt,
                             clock=dt, name=name)
-            s.connect(i=syn.i, j=syn.j)
-            s.w = syn.w
+            if len(syn.i):
+                s.connect(i=syn.i, j=syn.j)
+                s.w = syn.w
+            else:  # a connector that drew no synapse (Brian2 refuses empty arrays and unconnected Synapses)
+                s.active = False
         else:
             s = self._stdp(proj, pre, post, syn, deliver, delay_steps, built, dt, name)
         built.synapses[proj.name] = s
@@ -231,6 +234,9 @@ class Brian2Simulation:
             delays["store"] = 0 * dt.dt
         s = b2.Synapses(pre, post, model, on_pre=on_pre,
                         on_post={"post": code["post"]}, delay=delays, clock=dt, name=name)
+        if not len(syn.i):
+            s.active = False
+            return s
         s.connect(i=syn.i, j=syn.j)
         s.w = syn.w
         s.lpre = s.lpost = s.lforget = -1e9

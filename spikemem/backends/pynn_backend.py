@@ -52,7 +52,7 @@ def build(sim: Any, plan: Plan) -> Built:
             pop = sim.Population(cell.size, sim.IF_curr_exp(**cell.parameters),
                                  initial_values={"v": cell.initial_v}, label=cell.name)
         else:
-            times = [sim.Sequence(t) for t in cell.spike_times]
+            times = [sim.Sequence(_playable(t, plan)) for t in cell.spike_times]
             if cell.size == 1 and plan.engine.name == "pynn.brian2":
                 times = times[0]  # pyNN.brian2 takes one neuron's times as a bare Sequence
             pop = sim.Population(cell.size, sim.SpikeSourceArray(spike_times=times), label=cell.name)
@@ -60,12 +60,25 @@ def build(sim: Any, plan: Plan) -> Built:
             pop.record(cell.record)
         built.populations[cell.name] = pop
     for proj in plan.projections:
+        if len(proj.connections) == 0:
+            continue  # a connector that drew no synapse: nothing to build (PyNN refuses an empty list)
         rows = np.column_stack([proj.connections, proj.engine_weights]).tolist()
         built.projections[proj.name] = sim.Projection(
             built.populations[proj.pre], built.populations[proj.post],
             sim.FromListConnector(rows, column_names=["weight"]), synapse_type(sim, proj),
             receptor_type=proj.receptor_type, label=proj.name)
     return built
+
+
+def _playable(times: list[float] | np.ndarray, plan: Plan) -> np.ndarray:
+    """Spike times as the engine should be given them (ms).
+
+    pyNN.nest plays a source spike from a generator one min_delay early, and NEST moves a
+    time that rounding leaves just past a step (4.4 - 0.1 = 4.300000000000001) into the
+    next step: on NEST every time is played a millionth of a step early.
+    """
+    t = np.asarray(times, dtype=float)
+    return t - 1e-6 * plan.dt if plan.engine.name == "pynn.nest" else t
 
 
 def synapse_type(sim: Any, proj: ProjectionPlan) -> Any:
@@ -127,14 +140,16 @@ class PyNNSimulation:
         self._rules: dict[str, GatedPairRule] = {}
         self._episodes: dict[str, set[int]] = {}  # projection -> steps where its gate opens
         for proj in plan.projections:
-            if proj.host_plastic:
+            if proj.host_plastic and len(proj.connections):
                 rule: STDP = net.projection(proj.name).synapse
                 self._rules[proj.name] = GatedPairRule(rule, proj.connections[:, 0], proj.connections[:, 1],
                                                        proj.weights, net.dt)
-                gate_pop = net.population(rule.gate.population)
-                lag = int(round(rule.gate.delay / net.dt))
-                self._episodes[proj.name] = {int(round(t / net.dt)) + lag
-                                             for times in gate_pop.model.spike_times for t in times}
+                self._episodes[proj.name] = set()  # ungated: always plastic (GatedPairRule.in_episode)
+                if rule.gate is not None:
+                    gate_pop = net.population(rule.gate.population)
+                    lag = int(round(rule.gate.delay / net.dt))
+                    self._episodes[proj.name] = {int(round(t / net.dt)) + lag
+                                                 for times in gate_pop.model.spike_times for t in times}
         self._io = _NestIO(self) if plan.engine.name == "pynn.nest" else _PyNNIO(self)
         self._io.prepare()
 
@@ -222,7 +237,7 @@ class PyNNSimulation:
             per_neuron = [np.sort(np.concatenate([old, times[idx == k] + self._shift * dt]))
                           for k, old in enumerate(self._io.poisson_so_far(name))]
             self._io.remember_poisson(name, per_neuron)
-            source.set(spike_times=[self.sim.Sequence(t) for t in per_neuron])
+            source.set(spike_times=[self.sim.Sequence(_playable(t, self.plan)) for t in per_neuron])
 
     # -- reading -------------------------------------------------------------
 
@@ -264,6 +279,8 @@ class PyNNSimulation:
         n_pre, n_post = self.net.population(proj.pre).size, self.net.population(proj.post).size
         p = next(q for q in self.plan.projections if q.name == projection)
         w = np.full((n_pre, n_post), np.nan)
+        if not len(p.connections):
+            return w
         values = self._rules[projection].state.w if projection in self._rules else self._io.get_weights(projection)
         w[p.connections[:, 0], p.connections[:, 1]] = values
         return w
