@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+import spikemem
+from spikemem import STDP
 from spikemem.tasks import cam
 
 SCHEMES = ["exact", "fixed_step"]
@@ -50,3 +52,34 @@ def test_never_learned_cue_recalls_nothing():
     run = cam.run_ops(ops, 5, 10)
     assert [g.content for g in run.got[1:3]] == [(0,) * 10, (1, 0, 1, 0, 0, 0, 0, 0, 0, 0)]
     assert run.got[3].cues == ()
+
+
+#: the lags of models/ca3_cam.yaml's re-timing (its header), ms
+PHI = {"INcue": 0, "INcont": 0, "INlearn": 0, "CA3cueCueRecall": 1, "CA3contCueRecall": 2, "CA3contCondInt": 3,
+       "CA3contCond": 4, "CA3contContRecall": 5, "CA3cueContRecall": 6, "CA3MergeCont": 6, "CA3MergeCue": 7,
+       "OUTcont": 7, "OUTcue": 8}
+
+
+def test_retimed_delays_shift_each_population_by_its_lag():
+    """Undo the re-timing (delays d - phi(post) + phi(pre), back-propagation and gate delays
+    back to 1 and 0 ms): every population fires the same spikes phi(P) earlier."""
+    ops = cam.random_ops(5, 10, n_ops=40, seed=3)
+    retimed = cam.build_network(ops, 5, 10)
+    original = cam.build_network(ops, 5, 10)
+    for proj in original.projections:
+        lag = PHI[proj.post] - PHI[proj.pre]
+        proj.delay -= lag
+        if isinstance(proj.synapse, STDP):
+            proj.synapse.timing.post_delay += lag
+            proj.synapse.gate.delay -= PHI[proj.pre]
+    assert min(p.delay for p in original.projections) == 1.0  # the published network's timing
+    duration = float(ops[-1].t + 20)
+    a = spikemem.compile(retimed, backend="brian2").run(duration)
+    b = spikemem.compile(original, backend="brian2").run(duration)
+    assert set(a.spikes) == set(PHI) - {"INlearn"}
+    for name in a.spikes:
+        lag = PHI[name]
+        shifted = {(t + lag, i) for t, i in b.spikes[name].events(1.0) if t + lag < duration}
+        assert a.spikes[name].events(1.0) == shifted, name
+    for name, w in a.weights.items():
+        np.testing.assert_array_equal(w, b.weights[name])
