@@ -25,6 +25,24 @@ def test_cam_functional_json():
     assert [r["got"] for r in report["results"]][3:6] == [[1, 1, 0, 0, 0, 0, 0, 0, 1, 1], [3, 4], [0, 3]]
 
 
+def test_cam_on_nest_gives_the_same_report():
+    reports = []
+    for backend in ("brian2", "pynn.nest"):
+        out = spikemem("cam", "--experiment", "random", "--n-cues", "6", "--n-bits", "8", "--ops", "25",
+                       "--backend", backend, "--json")
+        assert out.returncode == 0, out.stderr
+        reports.append(json.loads(out.stdout))
+    brian2, nest = reports
+    assert nest["backend"] == "pynn.nest" and nest["correct"] == 25 and set(nest) == set(brian2)
+    assert nest["results"] == brian2["results"]
+
+
+def test_cam_published_on_nest_is_refused_by_name():
+    out = spikemem("cam", "--variant", "published", "--backend", "pynn.nest")
+    assert out.returncode == 2
+    assert "IFCurrExp with integration 'fixed_step' is not supported by backend 'pynn.nest'" in out.stderr
+
+
 def test_cam_random_published_reports_mismatches():
     out = spikemem("cam", "--experiment", "random", "--variant", "published", "--n-cues", "5", "--n-bits", "10",
                    "--ops", "60", "--seed", "2", "--json")

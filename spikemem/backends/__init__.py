@@ -8,6 +8,8 @@ naming the extra to install.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 from typing import Any, Protocol
 
 from spikemem.backends.result import Result, SpikeTrains
@@ -61,10 +63,14 @@ def compile(net: Network, backend: str = "brian2", **options: Any) -> Simulation
         raise ValueError(f"unknown backend '{backend}' (available: {', '.join(BACKENDS)})")
     net.check()
     module_name, engine, extra = BACKENDS[backend]
+    if backend == "pynn.nest":
+        os.environ.setdefault("PYNEST_QUIET", "1")  # NEST prints a banner to stdout on import
     try:
-        importlib.import_module(engine)
+        found = importlib.util.find_spec(engine) is not None  # the backend imports it (quietly)
     except ImportError:
-        raise MissingEngine(backend, engine, extra) from None
+        found = False
+    if not found:
+        raise MissingEngine(backend, engine, extra)
     module = importlib.import_module(module_name)
     if backend.startswith("pynn."):
         options["engine"] = backend

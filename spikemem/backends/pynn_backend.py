@@ -18,8 +18,11 @@ same engine ends the first one (running it afterwards raises).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,12 +128,20 @@ class PyNNSimulation:
 
     def __init__(self, net: Network, plan: Plan, threads: int):
         self.net, self.plan = net, plan
-        self.sim = importlib.import_module(plan.engine.module)
+        with _quiet():
+            self.sim = importlib.import_module(plan.engine.module)
         setup = dict(plan.setup)
         if plan.engine.name == "pynn.nest":
             setup["threads"] = threads
-        self.sim.setup(**setup)
-        self.built = build(self.sim, plan)
+        if plan.engine.name == "pynn.brian2":
+            import brian2
+
+            # numpy code: no compile per network (cython would compile each new network for ~20 s);
+            # spikemem's own Brian2 backend sets its target on every build and run
+            brian2.prefs.codegen.target = "numpy"
+        with _quiet():
+            self.sim.setup(**setup)
+            self.built = build(self.sim, plan)
         self._closed = False
         self._step = 0  # IR steps the user has run (recordings cover steps < _step)
         self._computed = 0  # IR steps the engine has computed (NEST: one more than _step)
@@ -164,8 +175,12 @@ class PyNNSimulation:
         steps = duration / dt
         if steps < 0 or abs(steps - round(steps)) > 1e-9:
             raise ValueError(f"duration must be a whole number of steps of {dt} ms, got {duration}")
+        with _quiet():
+            return self._run(int(round(steps)))
+
+    def _run(self, steps: int) -> Result:
         start = time.perf_counter()
-        end = self._step + int(round(steps))
+        end = self._step + steps
         target = end + self._ahead
         self._feed_poisson(self._computed, target)
         while self._computed < target:
@@ -292,6 +307,28 @@ class PyNNSimulation:
             self.sim.end()
             if _LIVE.get(self.plan.engine.name) is self:
                 del _LIVE[self.plan.engine.name]
+
+
+class _KnownNoise(logging.Filter):
+    """PyNN's warning that NEST keeps no initial synaptic current (the IR starts it at 0 anyway)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "does not allow setting an initial value for I_syn" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the engines' known, harmless chatter (NEST's deprecation notes on calls PyNN makes)."""
+    pynn_log, noise = logging.getLogger("PyNN"), _KnownNoise()
+    pynn_log.addFilter(noise)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"(?s).*(GetStatus|SetStatus)\(\) is deprecated")
+            warnings.filterwarnings("ignore", message=r"(?s).*Provided for backward compatibility only")
+            warnings.filterwarnings("ignore", message=r"Cannot find nest-config")  # PyNN's optional extension
+            yield
+    finally:
+        pynn_log.removeFilter(noise)
 
 
 class _PyNNIO:

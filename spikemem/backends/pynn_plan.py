@@ -184,9 +184,9 @@ def check(net: Network, engine: str, approximations: tuple[str, ...] | frozenset
         if steps - eng.delay_offset < 1 and "min_delay" not in approximations:
             raise UnsupportedFeature(
                 node, f"a delay of {proj.delay} ms ({steps} step)", engine,
-                f"{engine} stamps a spike at the end of its step and adds one step per connection, so the "
-                f"IR's {steps}-step delay would need a delay of {steps - eng.delay_offset} steps, below its "
-                f"minimum of one: use delays of at least {eng.delay_offset + 1} steps, or pass "
+                f"on {engine} a connection takes one step more than its delay, so the IR's {steps}-step "
+                f"delay would need a delay of {steps - eng.delay_offset} steps, below its minimum of one: "
+                f"use delays of at least {eng.delay_offset + 1} steps, or pass "
                 f"approximations=['min_delay'] (CLI: --approximate min_delay) to make it one step late")
         if isinstance(proj.synapse, STDP):
             _check_stdp(net, proj, node, eng)
