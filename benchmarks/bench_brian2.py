@@ -29,7 +29,6 @@ import platform
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,8 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 import brian2 as b2  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
+
+from machine import checkout, run_cmd  # noqa: E402
 
 import plain_brian2_ca3 as plain  # noqa: E402
 from spikemem.tasks import cam  # noqa: E402
@@ -216,20 +217,14 @@ def score_runs(sizes, seeds, target, check_plain: bool) -> tuple[list[dict], dic
 
 
 def machine_info() -> dict:
-    def cmd(*args):
-        try:
-            return subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=30).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return None
     import Cython
 
     return {"python": sys.version.split()[0], "implementation": platform.python_implementation(),
             "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "brian2": b2.__version__, "numpy": np.__version__,
-            "cython": Cython.__version__, "cxx": (cmd("c++", "--version") or "").splitlines()[:1],
+            "cython": Cython.__version__, "cxx": (run_cmd("c++", "--version") or "").splitlines()[:1],
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "spikemem_commit": cmd("git", "rev-parse", "HEAD"),
-            "spikemem_tree_modified": bool(cmd("git", "status", "--porcelain", "--", "spikemem", "models")),
+            **checkout(),
             "cython_cache_dir": str(CYTHON_CACHE), "load_average_start": list(os.getloadavg())}
 
 
