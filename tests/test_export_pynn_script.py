@@ -275,3 +275,12 @@ def test_the_same_network_gives_the_same_files(tmp_path):
         write_script(net, path, duration=20.0)
     assert first.read_bytes() == second.read_bytes()
     assert first.with_suffix(".npz").read_bytes() == second.with_suffix(".npz").read_bytes()
+
+
+def test_ungated_stdp_on_nest_is_refused_naming_the_rule(tmp_path):
+    ungated = "\n".join(line for line in GATED.splitlines() if "LearningGate" not in line)
+    with pytest.raises(UnsupportedFeature) as info:
+        write_script(loads(ungated), tmp_path / "pairs.py", duration=20.0)
+    assert info.value.node == "projections[1] (plastic).synapse"
+    assert "an STDP rule on pyNN.nest" in str(info.value) and "meet in one step" in str(info.value)
+    assert not (tmp_path / "pairs.py").exists()

@@ -53,7 +53,7 @@ def write_script(net: Network, path: str | Path, simulator: str = "nest", durati
     engine = _engine_name(simulator)
     t_stop = _duration(net, duration)
     p = plan(net, engine, tuple(approximations))
-    _refuse_host_plasticity(p)
+    _refuse_host_plasticity(net, p)
     _refuse_inhibitory_stdp(p)
     p = _with_source_spikes(net, p, t_stop)
     data: dict[str, np.ndarray] = {}
@@ -95,20 +95,27 @@ def _duration(net: Network, duration: float | None) -> float:
     return float(duration)
 
 
-def _refuse_host_plasticity(p: Plan) -> None:
-    """The one thing a plan can hold that a standalone script cannot run: a gated STDP rule.
+def _refuse_host_plasticity(net: Network, p: Plan) -> None:
+    """The one thing a plan can hold that a standalone script cannot run: a rule the host runs.
 
-    The PyNN backend emulates it on the host (static weights on the engine,
-    updated between one-step runs inside each learning episode) with
-    spikemem's own rule; a script without spikemem has no such code.
+    The PyNN backend runs gated rules on every engine, and every pair rule on NEST
+    (whose ``stdp_synapse`` differs from the IR where pre and post events meet in one
+    step), with spikemem's own rule between one-step runs; a script without spikemem
+    has no such code.
     """
     for k, proj in enumerate(p.projections):
-        if proj.host_plastic:
-            raise UnsupportedFeature(
-                f"projections[{k}] ({proj.name}).synapse.gate", "a LearningGate", "pynn-script",
-                f"no PyNN engine has a gated pair rule: spikemem's PyNN backend runs it on the host "
-                f"between one-step runs, which a script without spikemem cannot do. Run the network "
-                f"through spikemem instead (spikemem.compile(net, backend='pynn.nest'))")
+        if not proj.host_plastic:
+            continue
+        gated = net.projection(proj.name).synapse.gate is not None
+        node = f"projections[{k}] ({proj.name}).synapse" + (".gate" if gated else "")
+        feature = "a LearningGate" if gated else f"an STDP rule on {p.engine.module}"
+        why = ("no PyNN engine has a gated pair rule" if gated else
+               "NEST's stdp_synapse applies neither change when a pre and a post event meet in one step")
+        raise UnsupportedFeature(
+            node, feature, "pynn-script",
+            f"{why}: spikemem's PyNN backend runs it on the host between one-step runs, which a script "
+            f"without spikemem cannot do. Run the network through spikemem instead "
+            f"(spikemem.compile(net, backend='pynn.nest')), or export for spiNNaker")
 
 
 def _refuse_inhibitory_stdp(p: Plan) -> None:
