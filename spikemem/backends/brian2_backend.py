@@ -153,11 +153,7 @@ class Brian2Simulation:
             built.groups[pop.name] = self._group(pop, dt)
         for proj in self.net.projections:
             self._projection(proj, built, dt)
-        recorded: dict[str, list[str]] = {}  # several probes on one population add up
-        for probe in self.net.probes:
-            wanted = recorded.setdefault(probe.population, [])
-            wanted += [v for v in probe.variables if v not in wanted]
-        for name, variables in recorded.items():
+        for name, variables in self.net.recorded().items():
             group, model = built.groups[name], self.net.population(name).model
             if "spikes" in variables:
                 built.spike_monitors[name] = b2.SpikeMonitor(group, name=f"spikes_{name}")

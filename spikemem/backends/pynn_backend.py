@@ -186,7 +186,7 @@ class PyNNSimulation:
         while self._computed < target:
             stop = self._next_stop(target)
             if self._engine_time(stop) <= 0:  # PyNN's first run must be at least a step long
-                stop = max(stop, target) if self._engine_time(target) > 0 else stop
+                stop = target
             if self._engine_time(stop) <= 0:
                 raise ValueError(f"{self.plan.engine.name} cannot run less than {2 * self.net.dt} ms "
                                  "in its first run")
@@ -224,7 +224,7 @@ class PyNNSimulation:
             proj = self.net.projection(name)
             post_lag = int(round(rule.rule.timing.post_delay / self.net.dt))
             pre_i, pre_t = spikes[proj.pre]
-            post_i, post_t = self._io.post_events(proj.post, post_lag)
+            post_i, post_t = self._io.history(proj.post)
             changed = False
             for s in range(first, stop):
                 changed |= rule.step(s, pre_i[pre_t == s], post_i[post_t == s - post_lag],
@@ -292,7 +292,7 @@ class PyNNSimulation:
         """Current weights (nA) of a projection, dense (n_pre, n_post), NaN = no synapse."""
         proj = self.net.projection(projection)
         n_pre, n_post = self.net.population(proj.pre).size, self.net.population(proj.post).size
-        p = next(q for q in self.plan.projections if q.name == projection)
+        p = self.plan.projection(projection)
         w = np.full((n_pre, n_post), np.nan)
         if not len(p.connections):
             return w
@@ -371,11 +371,12 @@ class _PyNNIO:
             out[name] = (i, t)
         return out
 
-    def post_events(self, name: str, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    def history(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every spike of a watched population so far: (indices, IR steps)."""
         return self._history[name]
 
     def set_weights(self, projection: str, w: np.ndarray) -> None:
-        p = next(q for q in self.s.plan.projections if q.name == projection)
+        p = self.s.plan.projection(projection)
         n_pre = self.s.net.population(p.pre).size
         n_post = self.s.net.population(p.post).size
         dense = np.full((n_pre, n_post), np.nan)
@@ -383,7 +384,7 @@ class _PyNNIO:
         self.s.built.projections[projection].set(weight=dense)
 
     def get_weights(self, projection: str) -> np.ndarray:
-        p = next(q for q in self.s.plan.projections if q.name == projection)
+        p = self.s.plan.projection(projection)
         dense = np.asarray(self.s.built.projections[projection].get("weight", format="array"), float)
         return dense[p.connections[:, 0], p.connections[:, 1]] * p.weight_sign
 
@@ -421,7 +422,7 @@ class _NestIO(_PyNNIO):
         if name in self._order:
             return self._order[name]
         nest = self._nest
-        p = next(q for q in self.s.plan.projections if q.name == name)
+        p = self.s.plan.projection(name)
         proj = self.s.built.projections[name]
         pre_nodes = self.s.built.populations[p.pre].node_collection
         post_nodes = self.s.built.populations[p.post].node_collection

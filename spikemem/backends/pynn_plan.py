@@ -143,6 +143,9 @@ class Plan:
     def population(self, name: str) -> CellPlan:
         return next(p for p in self.populations if p.name == name)
 
+    def projection(self, name: str) -> ProjectionPlan:
+        return next(p for p in self.projections if p.name == name)
+
 
 def _ifcurrexp_parameters(m: IFCurrExp, engine: str, dt: float) -> dict[str, float]:
     """PyNN parameters. pyNN.brian2 fires on ``v > v_thresh`` (the IR on ``>=``) and ends a
@@ -231,14 +234,6 @@ def _check_shared_rules(plan_projections: list["ProjectionPlan"], eng: Engine) -
                 "sPyNNaker requires every plastic projection into one population to share one rule")
 
 
-def _recorded(net: Network, population: str) -> list[str]:
-    out: list[str] = []
-    for probe in net.probes:
-        if probe.population == population:
-            out += [v for v in probe.variables if v not in out]
-    return out
-
-
 def _engine(name: str) -> Engine:
     if name not in ENGINES:
         raise ValueError(f"unknown PyNN engine '{name}' (available: {', '.join(ENGINES)})")
@@ -257,9 +252,9 @@ def plan(net: Network, engine: str, approximations: tuple[str, ...] | frozenset[
         setup = {"timestep": dt}
     lead = 1 if engine == "pynn.nest" and _input_in_first_step(net) else 0
     shift = (eng.time_shift + lead) * dt
-    cells = []
+    cells, recorded = [], net.recorded()
     for pop in net.populations:
-        m, record = pop.model, _recorded(net, pop.name)
+        m, record = pop.model, recorded.get(pop.name, [])
         if isinstance(m, IFCurrExp):
             cells.append(CellPlan(pop.name, pop.size, "IF_curr_exp", _ifcurrexp_parameters(m, engine, dt),
                                   initial_v=_v_before(m, dt, lead), record=record))

@@ -72,6 +72,14 @@ class Network:
                 return proj
         raise KeyError(f"no projection '{name}' (projections: {[p.name for p in self.projections]})")
 
+    def recorded(self) -> dict[str, list[str]]:
+        """{population: variables} that the probes record (several probes on one population add up)."""
+        out: dict[str, list[str]] = {}
+        for probe in self.probes:
+            wanted = out.setdefault(probe.population, [])
+            wanted += [v for v in probe.variables if v not in wanted]
+        return out
+
     def validate(self) -> list[str]:
         """Every problem of the description, each as ``"field.path: message"``."""
         return validate(self)
