@@ -13,7 +13,7 @@ import os
 from typing import Any, Protocol
 
 from spikemem.backends.result import Result, SpikeTrains
-from spikemem.errors import MissingEngine
+from spikemem.errors import MissingEngine, SpikememError
 from spikemem.ir.network import Network
 
 #: backend name -> (module, engine package, extra that installs it)
@@ -44,6 +44,36 @@ FEATURES: dict[str, frozenset[str]] = {
     "pynn.spinnaker": frozenset(),
 }
 
+#: backend name -> the options its ``compile`` takes, in signature order. Checked in
+#: :func:`compile` before the engine is imported, so a misplaced option is never ignored;
+#: tests/test_backend_options.py keeps it in step with the backends' signatures.
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "brian2": ("target", "standalone_dir"),
+    "pynn.nest": ("threads", "approximations"),
+    "pynn.brian2": ("approximations",),      # only NEST runs threads
+    "pynn.spinnaker": ("approximations",),
+}
+
+
+class UnknownOption(SpikememError, TypeError):
+    """``compile`` got an option its backend does not take (see :data:`OPTIONS`)."""
+
+
+def check_options(backend: str, options: dict[str, Any] | list[str] | tuple[str, ...]) -> None:
+    """Raise :class:`UnknownOption` naming every option in ``options`` that ``backend`` does not take,
+    what it takes, and which backends take the option instead."""
+    allowed = OPTIONS[backend]
+    wrong = [name for name in options if name not in allowed]
+    if not wrong:
+        return
+    owners = []
+    for name in wrong:
+        takers = [b for b, names in OPTIONS.items() if name in names]
+        owners.append(f"'{name}' is an option of: {', '.join(takers)}" if takers else f"no backend takes '{name}'")
+    listed = ", ".join(f"'{name}'" for name in wrong)
+    raise UnknownOption(f"backend '{backend}' takes no option{'s' if len(wrong) > 1 else ''} {listed} "
+                        f"(it takes: {', '.join(allowed) or 'none'}); {'; '.join(owners)}")
+
 
 class Simulation(Protocol):
     """A compiled network. ``run(duration)`` advances it by ``duration`` ms and returns
@@ -61,6 +91,7 @@ def compile(net: Network, backend: str = "brian2", **options: Any) -> Simulation
     """Check ``net`` and build it on ``backend`` (see :data:`BACKENDS`)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend '{backend}' (available: {', '.join(BACKENDS)})")
+    check_options(backend, options)
     net.check()
     module_name, engine, extra = BACKENDS[backend]
     if backend == "pynn.nest":
@@ -77,4 +108,5 @@ def compile(net: Network, backend: str = "brian2", **options: Any) -> Simulation
     return module.compile(net, **options)
 
 
-__all__ = ["BACKENDS", "FEATURES", "Result", "SpikeTrains", "Simulation", "compile", "supporting"]
+__all__ = ["BACKENDS", "FEATURES", "OPTIONS", "Result", "SpikeTrains", "Simulation", "UnknownOption",
+           "check_options", "compile", "supporting"]
