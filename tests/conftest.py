@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference" / "ca3"
+REFERENCE = ROOT / "spikemem" / "data" / "ca3"  # the packaged CA3 reference (its README: provenance)
 os.environ.setdefault("CYTHON_CACHE_DIR", str(Path(sys.prefix) / "brian2-cython-cache"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 

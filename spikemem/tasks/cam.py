@@ -1,7 +1,7 @@
 """The CA3 content-addressable memory protocol: operations in, recalled memories out.
 
 An operation starts at ``t`` (ms, on the 1 ms grid) and drives the input
-populations (see ``../shared/reference/ca3/MODEL.md`` section 6):
+populations (see ``spikemem/data/ca3/MODEL.md`` section 6):
 
 - ``learn(cue, content)``: the cue neuron and every active content neuron spike
   at t, t+1, t+2; the output shows cue and content at t+5 and t+7.
@@ -84,12 +84,17 @@ class SymbolicCAM:
 
 # -- operation sequences ------------------------------------------------------
 
+#: the CA3 reference shipped in the package (provenance: data/ca3/README.md)
+PACKAGED_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "ca3"
+
+
 def reference_dir() -> Path:
-    """The CA3 reference folder (``$SPIKEMEM_CA3_REFERENCE`` or ``../shared/reference/ca3``)."""
+    """The CA3 reference folder: ``$SPIKEMEM_CA3_REFERENCE`` if set, else the packaged
+    ``spikemem/data/ca3`` (experiments.json, recorded_spinnaker/, MODEL.md, PORTING.md)."""
     env = os.environ.get("SPIKEMEM_CA3_REFERENCE")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ca3"
+    return PACKAGED_REFERENCE
 
 
 def load_experiment(name: str) -> tuple[list[Op], int, int]:
@@ -98,8 +103,11 @@ def load_experiment(name: str) -> tuple[list[Op], int, int]:
         raise ValueError(f"unknown experiment '{name}' (one of: {', '.join(EXPERIMENTS)}, random)")
     path = reference_dir() / "experiments.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: the CA3 reference is missing; set SPIKEMEM_CA3_REFERENCE "
-                                f"to the folder holding experiments.json")
+        fix = ("unset SPIKEMEM_CA3_REFERENCE or point it at a folder holding experiments.json"
+               if os.environ.get("SPIKEMEM_CA3_REFERENCE") else
+               "the package is incomplete: reinstall spikemem, or restore spikemem/data/ca3 from the repository")
+        raise FileNotFoundError(f"{path}: the CA3 reference is missing (it ships as "
+                                f"{PACKAGED_REFERENCE / 'experiments.json'}); {fix}")
     exp = json.loads(path.read_text())["experiments"][EXPERIMENTS[name]]
     ops = parse_ops(exp["ops"], exp["n_cues"], exp["n_bits"], f"{path}:{EXPERIMENTS[name]}")
     return ops, exp["n_cues"], exp["n_bits"]

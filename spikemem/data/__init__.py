@@ -1,0 +1,1 @@
+"""Reference data shipped with spikemem (see ``ca3/README.md`` for provenance)."""
