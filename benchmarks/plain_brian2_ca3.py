@@ -1,6 +1,6 @@
 """The CA3 content-addressable memory as a plain Brian2 program, written by hand.
 
-The baseline of ``bench_brian2.py``: the network of ../shared/reference/ca3/MODEL.md
+The baseline of ``bench_brian2.py``: the network of spikemem/data/ca3/MODEL.md
 with the porting choices of PORTING.md, in its two variants ("default" =
 models/ca3_cam.yaml, "published" = models/ca3_cam_published.yaml). It does not
 use spikemem (the benchmark checks that both give the same spikes).

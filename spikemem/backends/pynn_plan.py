@@ -212,7 +212,7 @@ def _check_stdp(net: Network, proj: Projection, node: str, eng: Engine) -> None:
             f"{node}.synapse.timing", f"SpikePair(traces={t.traces}, post_delay={t.post_delay}, "
             f"same_step={t.same_step})", eng.name,
             f"sPyNNaker's pair rule is traces: all_to_all, post_delay: {net.dt}, same_step: post_first "
-            "(measured against its recordings, ../shared/reference/ca3/PORTING.md)")
+            "(measured against its recordings, spikemem/data/ca3/PORTING.md)")
     if eng.name == "pynn.brian2" and int(round(proj.delay / net.dt)) - eng.delay_offset > 1:
         raise UnsupportedFeature(
             f"{node}.delay", f"a plastic projection with a delay of {proj.delay} ms", eng.name,
