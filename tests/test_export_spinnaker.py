@@ -1,9 +1,11 @@
 """SpiNNaker export: board profiles, the resource estimate, and sPyNNaker's mapping on a virtual board."""
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import spikemem
@@ -73,6 +75,160 @@ def test_estimate_matches_hand_count():
     assert spinnaker.report_json(est) == {
         "model": "tiny", "board": "spin5", "populations": 3, "neurons": 910, "synapses": 6093 + n_ee,
         "cores_estimated": 5, "cores_mapped": None, "chips": None, "mapped": None}
+
+
+@pytest.mark.parametrize("n_cues, n_bits", [(5, 10), (128, 128)])
+def test_estimate_counts_the_synapses_connect_builds_for_ca3(n_cues, n_bits):
+    net = spikemem.load(ROOT / "models" / "ca3_cam.yaml", overrides={"n_cues": n_cues, "n_bits": n_bits})
+    est = spinnaker.estimate(net, "spin5")
+    built = [len(connect(net, proj).i) for proj in net.projections]
+    assert [p.synapses for p in est.projections] == built
+    assert est.synapses == sum(built)
+    # p04 (cue -> cue-content inhibition) is all-to-all between two populations of n_cues neurons without
+    # i -> i: the connector drops the diagonal also when pre is not post
+    p04 = net.projection("p04_cue_inh_cuecont")
+    assert p04.pre != p04.post and p04.connector.allow_self_connections is False
+    assert est.projections[net.projections.index(p04)].synapses == n_cues * n_cues - n_cues
+
+
+def test_estimate_counts_fixed_probability_without_self_pairs_between_populations():
+    net = Network(name="fp", dt=1.0, populations=[
+        Population("a", 300, SpikeSource()), Population("b", 300, CELL), Population("c", 300, CELL)],
+        projections=[Projection("ab", "a", "b", FixedProbability(p=0.5, allow_self_connections=False)),
+                     Projection("bc", "b", "c", FixedProbability(p=0.5)),
+                     Projection("cc", "c", "c", FixedProbability(p=0.5, allow_self_connections=False))])
+    est = spinnaker.estimate(net, "spin5")
+    syn = [connect(net, proj) for proj in net.projections]
+    assert not np.any(syn[0].i == syn[0].j) and np.any(syn[1].i == syn[1].j)   # the rule the estimate follows
+    assert [p.synapses for p in est.projections] == [len(s.i) for s in syn]
+
+
+def _longest_row(i: np.ndarray, j: np.ndarray, per_core: int) -> int:
+    """The most synapses one pre neuron has on one target core, counted pair by pair."""
+    rows: dict[tuple[int, int], int] = {}
+    for pre, post in zip(i.tolist(), j.tolist()):
+        rows[pre, post // per_core] = rows.get((pre, post // per_core), 0) + 1
+    return max(rows.values())
+
+
+def test_sparse_row_bytes_follow_the_longest_row_on_a_core():
+    # post 'exc' has 600 neurons: cores hold 0-255, 256-511, 512-599
+    net = Network(name="rows", dt=1.0, populations=[
+        Population("src", 4, SpikeSource()), Population("exc", 600, CELL)], projections=[
+        # pre 0: 3 synapses on core 0 and 1 on core 1; pre 1: 1 on core 2; pre 2 and 3: none
+        Projection("lst", "src", "exc", FromList(connections=[[0, 0], [0, 1], [0, 255], [0, 256], [1, 599]])),
+        Projection("fp", "exc", "exc", FixedProbability(p=0.1)),
+        Projection("a2a", "src", "exc", AllToAll(allow_self_connections=False)),
+    ])
+    lst, fp, a2a = spinnaker.estimate(net, "spin5").projections
+    # each of the 4 pre rows is 3 header words + as many 4-byte words as the longest row on a core (3)
+    assert (lst.synapses, lst.bytes_per_core) == (5, 4 * (12 + 4 * 3))
+    syn = connect(net, net.projections[1])
+    assert fp.bytes_per_core == 600 * (12 + 4 * _longest_row(syn.i, syn.j, 256))
+    # all-to-all without self pairs: pre 0-3 each miss one target on core 0 (255 of 256) but none on core 1 (256)
+    assert (a2a.synapses, a2a.bytes_per_core) == (4 * 600 - 4, 4 * (12 + 4 * 256))
+
+
+def _profile(tmp_path, base: str, **changes) -> "os.PathLike[str]":
+    """A copy of hardware/spinnaker/BASE.yaml with some top-level fields changed."""
+    import yaml
+    raw = yaml.safe_load((ROOT / "hardware" / "spinnaker" / f"{base}.yaml").read_text())
+    raw.update(changes)
+    path = tmp_path / f"{raw['name']}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_sdram_bound_projection_refused_by_name(tmp_path):
+    net = Network(name="dense", dt=1.0, populations=[
+        Population("src", 100, SpikeSource()), Population("few", 2, SpikeSource()), Population("tgt", 10, CELL)],
+        projections=[Projection("small", "few", "tgt", AllToAll()),       # 2 rows of 3 + 10 words: 104 bytes
+                     Projection("big", "src", "tgt", AllToAll())])        # 100 rows of 3 + 10 words: 5200 bytes
+    need = 2 * (12 + 4 * 10) + 100 * (12 + 4 * 10)
+    fits = spinnaker.estimate(net, load_board(_profile(tmp_path, "spin5", name="fits", sdram_usable_bytes=need)))
+    assert [p.bytes_per_core for p in fits.projections] == [104, 5200]
+    tight = _profile(tmp_path, "spin5", name="tight", sdram_usable_bytes=need - 1)
+    with pytest.raises(ResourceError) as err:
+        spinnaker.estimate(net, tight)
+    msg = str(err.value)
+    assert msg.startswith("projections[1] (big): the synaptic matrices into population 'tgt' need")
+    assert "board 'tight'" in msg and str(tight) in msg and "use fewer or sparser connections into 'tgt'" in msg
+
+
+def test_network_needing_more_chips_than_the_board_refused():
+    spin3 = load_board("spin3")
+    net = Network(name="wide", dt=1.0, populations=[Population("exc", 256 * 63, CELL)])
+    assert (spinnaker.estimate(net, spin3).cores, spinnaker.estimate(net, spin3).chips) == (63, 4)
+    net.populations[0].size = 256 * 63 + 1                          # 64 cores: one more than spin3 has
+    with pytest.raises(ResourceError, match=r"needs 64 application cores \(4 chips at 16 cores a chip\); "
+                                            r"board 'spin3' has 63 cores on 4 chips"):
+        spinnaker.estimate(net, spin3)
+    # a profile built in Python (not read from a file) that promises more cores than its chips hold:
+    # the cores fit, the chips do not (70 cores = 5 chips of 16, on a 4-chip board)
+    roomy = dataclasses.replace(spin3, name="roomy", app_cores=100)
+    net.populations[0].size = 256 * 70
+    with pytest.raises(ResourceError, match=r"needs 70 application cores \(5 chips at 16 cores a chip\); "
+                                            r"board 'roomy' has 100 cores on 4 chips"):
+        spinnaker.estimate(net, roomy)
+
+
+@pytest.mark.parametrize("changes, problem", [
+    ({"app_cores_per_chip": 17},
+     "app_cores_per_chip: 17 is more than cores_per_chip - system_cores_per_chip = 16"),
+    ({"system_cores_per_chip": 3},
+     "app_cores_per_chip: 16 is more than cores_per_chip - system_cores_per_chip = 15"),
+    ({"app_cores": 65}, "app_cores: 65 is more than chips x app_cores_per_chip = 64"),
+    ({"chips": 3}, "app_cores: 63 is more than chips x app_cores_per_chip = 48"),
+])
+def test_inconsistent_profile_file_refused(tmp_path, changes, problem):
+    path = _profile(tmp_path, "spin3", name="odd", **changes)
+    with pytest.raises(DescriptionError) as err:
+        load_board(path)
+    assert err.value.problems == [problem] and err.value.source == str(path)
+    assert load_board(_profile(tmp_path, "spin3", name="even")).app_cores == 63   # the unchanged copy loads
+
+
+@pytest.mark.parametrize("changes, problem", [
+    ({"name": 5}, "name: must be a string, got 5"),
+    ({"description": None}, "description: must be a string, got None"),
+    ({"sdram_usable_bytes": 0}, "sdram_usable_bytes: must be a positive integer, got 0"),
+    ({"max_neurons_per_core": True}, "max_neurons_per_core: must be a positive integer, got True"),
+    ({"app_cores": 63.0}, "app_cores: must be a positive integer, got 63.0"),
+    ({"timestep_ms": 0}, "timestep_ms: must be a positive number (ms), got 0"),
+    ({"neurons_per_core": {}}, "neurons_per_core: must map PyNN cell types to neurons per core, got {}"),
+    ({"neurons_per_core": {"IF_curr_exp": -1}},
+     "neurons_per_core.IF_curr_exp: must be a positive integer or null, got -1"),
+    ({"cores": 18}, "cores: unknown field"),
+])
+def test_each_board_field_check(tmp_path, changes, problem):
+    path = _profile(tmp_path, "spin3", **changes)
+    with pytest.raises(DescriptionError) as err:
+        load_board(path)
+    assert err.value.problems == [problem] and err.value.source == str(path)
+
+
+def test_board_file_that_is_not_a_profile(tmp_path):
+    for text, problem in [("[1, 2]", "the file must hold a mapping of fields"),
+                          ("name: [", "malformed YAML: ")]:
+        path = tmp_path / "x.yaml"
+        path.write_text(text)
+        with pytest.raises(DescriptionError) as err:
+            load_board(path)
+        assert err.value.problems[0].startswith(problem) and err.value.source == str(path)
+    with pytest.raises(DescriptionError, match="no such board profile file"):
+        load_board(tmp_path / "missing.yaml")
+
+
+def test_estimate_refuses_another_step_and_an_unknown_cell_type(tmp_path):
+    # sPyNNaker's engine check wants 1 ms; a board whose binaries run another step is refused by the profile
+    half = _profile(tmp_path, "spin5", name="half", timestep_ms=0.5)
+    with pytest.raises(ResourceError, match=r"dt: the network steps 1.0 ms, board 'half' runs 0.5 ms "
+                                            r"\(.*half.yaml\): set dt: 0.5"):
+        spinnaker.estimate(tiny(), half)
+    no_sources = _profile(tmp_path, "spin5", name="nosrc", neurons_per_core={"IF_curr_exp": 256})
+    with pytest.raises(ResourceError, match=r"populations\[0\] \(src\): board profile .*nosrc.yaml has no "
+                                            r"neurons_per_core.SpikeSourceArray: add it"):
+        spinnaker.estimate(tiny(), no_sources)
 
 
 def test_too_big_fails_before_mapping(monkeypatch):
@@ -158,7 +314,8 @@ def test_cli_virtual_mapping_128x128_writes_nothing(tmp_path):
         {"model": "ca3_cam", "board": "spin5", "populations": 13, "neurons": 5 * 128 + 5 * 128 + 128 + 2,
          "cores_estimated": 13, "mapped": True}
     assert report["cores_mapped"] == 13 and report["chips"] == 1
-    assert report["synapses"] > 128 * 127                    # p04 alone is all-to-all without self connections
+    sized = spikemem.load(ROOT / "models" / "ca3_cam.yaml", overrides={"n_cues": 128, "n_bits": 128})
+    assert report["synapses"] == sum(len(connect(sized, proj).i) for proj in sized.projections)
     assert list(home.iterdir()) == [] and list(tmp.iterdir()) == []
     assert not (ROOT / "reports").exists()
     assert _porcelain() - before == set()

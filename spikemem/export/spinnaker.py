@@ -47,7 +47,6 @@ from spikemem.hardware_profiles import BoardProfile, load_board
 from spikemem.ir.connectivity import connect
 from spikemem.ir.network import Network, Projection
 from spikemem.ir.neurons import IFCurrExp
-from spikemem.ir.synapses import AllToAll, OneToOne
 
 ENGINE = "pynn.spinnaker"
 #: a static synapse is one 32-bit word of a synaptic row; each row has 3 header words
@@ -198,21 +197,22 @@ def _check_fits(pops: tuple[PopulationEstimate, ...], board: BoardProfile) -> No
 
 
 def _projection(net: Network, proj: Projection, post: PopulationEstimate) -> ProjectionEstimate:
+    """The synapses :func:`connect` builds, and the bytes of their rows on one target core.
+
+    The synapses come from :func:`connect` itself, so the estimate counts exactly
+    what every backend builds (e.g. ``allow_self_connections=False`` drops i -> i
+    also between two different populations).
+    """
     n_pre = net.population(proj.pre).size
     per_core = post.neurons_per_core or post.neurons
-    c = proj.connector
-    if isinstance(c, OneToOne):  # the same counts connect() gives, without building the arrays
-        n, longest = n_pre, 1
-    elif isinstance(c, AllToAll):
-        n = n_pre * post.neurons - (0 if c.allow_self_connections or proj.pre != proj.post else n_pre)
-        longest = min(per_core, post.neurons)
-    else:
-        syn = connect(net, proj)
-        n = len(syn.i)
-        rows = np.bincount(syn.i * post.cores + syn.j // per_core) if n else np.zeros(1, dtype=int)
-        longest = int(rows.max())
-    return ProjectionEstimate(proj.name, proj.pre, proj.post, int(n),
-                              n_pre * (ROW_HEADER_BYTES + BYTES_PER_SYNAPSE * longest) if n else 0)
+    syn = connect(net, proj)
+    n = len(syn.i)
+    if n == 0:
+        return ProjectionEstimate(proj.name, proj.pre, proj.post, 0, 0)
+    # one row per (pre neuron, target core); sPyNNaker pads every row of a core to the longest
+    longest = int(np.bincount(syn.i * post.cores + syn.j // per_core).max())
+    return ProjectionEstimate(proj.name, proj.pre, proj.post, n,
+                              n_pre * (ROW_HEADER_BYTES + BYTES_PER_SYNAPSE * longest))
 
 
 def _check_sdram(net: Network, projs: tuple[ProjectionEstimate, ...], pops: dict[str, PopulationEstimate],
