@@ -141,7 +141,7 @@ class Brian2Simulation:
         else:
             with _codegen_target(b2, target):
                 self._built = self._build()
-                self._network = b2.Network(*self._objects(self._built))
+                self._network = _included(b2.Network(*self._objects(self._built)))
 
     # -- building ------------------------------------------------------------
 
@@ -294,7 +294,7 @@ class Brian2Simulation:
             b2.device.activate(directory=self._dir, build_on_run=False)
             built = self._build()
             self._feed_poisson(built, 0.0, duration)
-            network = b2.Network(*self._objects(built))
+            network = _included(b2.Network(*self._objects(built)))
             network.run(duration * b2.ms, namespace={})
             b2.device.build(directory=self._dir, compile=True, run=True, with_output=False)
             self._t = duration
@@ -348,6 +348,22 @@ def _codegen_target(b2, target: str):
         yield
     finally:
         b2.prefs.codegen.target = previous
+
+
+def _included(network):
+    """``network``, with each of its objects marked as included in it.
+
+    Brian2 warns "object ... is getting deleted, but was never included in a network" for
+    every BrianObject whose ``_network`` is still None when it is garbage collected, and it
+    sets ``_network`` only when a run starts. A simulation compiled and dropped before it
+    ran (a notebook cell run again) would print one warning per population, projection and
+    monitor, though every one of them is in a network. Marking them with the network's id
+    is what ``Network.before_run`` does itself, so a later run accepts them; objects the
+    user makes are left alone and still warn.
+    """
+    for obj in network.objects:
+        obj._network = network.id
+    return network
 
 
 def _source_arrays(name: str, spike_times: list[list[float]], dt: float) -> tuple[np.ndarray, np.ndarray]:
