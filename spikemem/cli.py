@@ -5,141 +5,292 @@
                  [--integration exact|fixed_step] [--threads N] [--approximate NAME]
                  [--n-cues N --n-bits M --ops K --seed S --spacing MS] [--ops-file FILE]
                  [--json] [--plot PATH]
-    spikemem run MODEL_FILE --duration MS [--backend B] [--target T] [--set k=v ...] [--json] [--plot PATH]
+    spikemem run MODEL --duration MS [--backend B] [--target T] [--set k=v ...] [--json] [--plot PATH]
     spikemem export MODEL --to spinnaker [--board spin5] [--virtual] [--json] [--set k=v ...]
                     [--approximate NAME ...]
     spikemem export MODEL --to pynn-script OUT.py [--simulator nest|spiNNaker] [--duration MS] [--set k=v ...]
                     [--approximate NAME ...]
+
+Every flag is checked when it is parsed: a bad value, or a flag the chosen backend does
+not take, exits with status 2 and a message naming the flag, the value and what is allowed.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from spikemem.errors import SpikememError
 
+#: the random sequence ``cam --experiment random`` plays unless told otherwise
+RANDOM_DEFAULTS = {"--n-cues": 5, "--n-bits": 10, "--ops": 100, "--seed": 0, "--spacing": 8}
+#: the engine option each engine flag sets (spikemem.backends.OPTIONS names what each backend takes)
+FLAG_OPTIONS = {"--target": "target", "--threads": "threads", "--approximate": "approximations"}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return its exit status (2: bad input, named; 141: stdout closed early)."""
+    started = time.perf_counter()  # wall times cover the whole command: load, build and run
     parser = _parser()
     args = parser.parse_args(argv)
+    args.started = started
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # the reader went away (`spikemem ... --json | head`): stop quietly, as the Python docs
+        # recommend, with the status of a process ended by SIGPIPE (128 + 13)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except (SpikememError, ValueError, FileNotFoundError) as exc:
         print(f"spikemem: error: {exc}", file=sys.stderr)
         return 2
 
 
+# -- flag types (argparse names the flag and shows the value on a refusal) ----
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def spacing_ms(text: str) -> int:
+    """Whole ms between operations, at least the longest operation of the CA3 protocol."""
+    from spikemem.tasks.cam import MIN_SPACING_MS
+
+    least = max(MIN_SPACING_MS.values())
+    value = positive_int(text)
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {least} (ms: the longest operation), got {value}")
+    return value
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show ``(default: X)`` after every help string that does not state its default itself,
+    except for switches and flags without a default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "(default" in text or "; default" in text or action.default in (None, False, [], argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("spikemem")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        import spikemem
+        return getattr(spikemem, "__version__", "unknown")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spikemem", description="Spiking neuromorphic memory toolkit.")
+    from spikemem.backends.pynn_plan import APPROXIMATIONS
+    from spikemem.tasks.cam import MIN_SPACING_MS
+
+    parser = argparse.ArgumentParser(prog="spikemem", description="Spiking neuromorphic memory toolkit.",
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"spikemem {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    cam = sub.add_parser("cam", help="store and recall memories in the CA3 content-addressable memory")
-    cam.add_argument("--experiment", default="functional",
-                     choices=["functional", "stress", "applicability", "random"],
+    cam = sub.add_parser("cam", help="store and recall memories in the CA3 content-addressable memory",
+                         formatter_class=_HelpFormatter)
+    cam.add_argument("--experiment", choices=["functional", "stress", "applicability", "random"],
                      help="a paper experiment, or a random sequence (default: functional)")
-    cam.add_argument("--ops-file", help="run your own operations (JSON, the op format of experiments.json)")
+    cam.add_argument("--ops-file", metavar="FILE", help="run your own operations (JSON, the op format of experiments.json)")
     cam.add_argument("--variant", default="default", choices=["default", "published"],
                      help="default: spikemem's exact memory; published: the SpiNNaker network")
-    _engine_args(cam)
+    _engine_args(cam, APPROXIMATIONS)
     cam.add_argument("--integration", choices=["exact", "fixed_step"],
-                     help="override the integration scheme of every neuron")
-    cam.add_argument("--n-cues", type=int, default=None, help="cues (random: default 5)")
-    cam.add_argument("--n-bits", type=int, default=None, help="content bits (random: default 10)")
-    cam.add_argument("--ops", type=int, default=100, help="operations of a random sequence")
-    cam.add_argument("--seed", type=int, default=0, help="seed of a random sequence")
-    cam.add_argument("--spacing", type=int, default=8, help="ms between operations of a random sequence")
+                     help="override the integration scheme of every neuron (default: the model's)")
+    # the sequence flags default to None so that a flag the chosen sequence would ignore is refused
+    cam.add_argument("--n-cues", type=positive_int, metavar="N",
+                     help=f"cues, an integer >= 1 (random and --ops-file only; default: {RANDOM_DEFAULTS['--n-cues']}, "
+                          f"or the ops file's)")
+    cam.add_argument("--n-bits", type=positive_int, metavar="M",
+                     help=f"content bits, an integer >= 1 (random and --ops-file only; default: "
+                          f"{RANDOM_DEFAULTS['--n-bits']}, or the ops file's)")
+    cam.add_argument("--ops", type=positive_int, metavar="K",
+                     help=f"operations of a random sequence, an integer >= 1 (default: {RANDOM_DEFAULTS['--ops']})")
+    cam.add_argument("--seed", type=nonnegative_int, metavar="S",
+                     help=f"seed of a random sequence, an integer >= 0 (default: {RANDOM_DEFAULTS['--seed']})")
+    cam.add_argument("--spacing", type=spacing_ms, metavar="MS",
+                     help=f"ms between operations of a random sequence, an integer >= {max(MIN_SPACING_MS.values())} "
+                          f"(default: {RANDOM_DEFAULTS['--spacing']})")
     cam.set_defaults(func=_cmd_cam)
 
-    run = sub.add_parser("run", help="simulate any description file")
-    run.add_argument("model", help="a .yaml/.yml/.json description")
-    run.add_argument("--duration", type=float, required=True, help="simulated time (ms)")
+    run = sub.add_parser("run", help="simulate any description", formatter_class=_HelpFormatter)
+    run.add_argument("model", help="a .yaml/.yml/.json description, or a model name in models/ (e.g. ca3_cam)")
+    run.add_argument("--duration", type=positive_float, required=True, metavar="MS",
+                     help="simulated time (ms), > 0 and a whole number of the model's steps")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="override a declared param (repeatable)")
-    _engine_args(run)
+    _engine_args(run, APPROXIMATIONS)
     run.set_defaults(func=_cmd_run)
 
-    export = sub.add_parser("export",
-                            help="export a description: SpiNNaker resources and mapping, or a PyNN script")
+    export = sub.add_parser("export", help="export a description: SpiNNaker resources and mapping, "
+                                           "or a PyNN script", formatter_class=_HelpFormatter)
     export.add_argument("model", help="a .yaml/.yml/.json description, or a model name in models/ (e.g. ca3_cam)")
     export.add_argument("--to", nargs="+", required=True, metavar="TARGET",
                         help="'spinnaker', or 'pynn-script OUT.py'")
     export.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a declared param (repeatable)")
-    export.add_argument("--approximate", action="append", default=[], metavar="NAME",
-                        help="accept a named engine approximation (repeatable): integration, min_delay")
-    export.add_argument("--board", default="spin5", help="spinnaker: a board name (spin3, spin5) or profile "
-                                                         "file (default: spin5)")
+    export.add_argument("--approximate", action="append", default=[], choices=list(APPROXIMATIONS),
+                        metavar="NAME", help=f"accept a named engine approximation (repeatable): "
+                                             f"{', '.join(APPROXIMATIONS)}")
+    # the target-specific flags default to None so that one given to the other target is refused
+    export.add_argument("--board", help="spinnaker: a board name (spin3, spin5) or profile file (default: spin5)")
     export.add_argument("--virtual", action="store_true",
                         help="spinnaker: also map, place and route with sPyNNaker on a virtual board")
     export.add_argument("--json", action="store_true", help="spinnaker: print one JSON object instead of a table")
-    export.add_argument("--simulator", default="nest", choices=["nest", "spiNNaker"],
+    export.add_argument("--simulator", choices=["nest", "spiNNaker"],
                         help="pynn-script: the PyNN simulator the script imports (default: nest)")
-    export.add_argument("--duration", type=float, metavar="MS",
-                        help="pynn-script: simulated time (ms; default: the model's 'duration' param)")
+    export.add_argument("--duration", type=positive_float, metavar="MS",
+                        help="pynn-script: simulated time (ms, > 0; default: the model's 'duration' param)")
     export.set_defaults(func=_cmd_export)
     return parser
 
 
-def _engine_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="brian2",
-                   help="brian2 (default), pynn.nest, pynn.brian2 or pynn.spinnaker")
-    p.add_argument("--target", default="numpy", choices=["numpy", "cython", "cpp_standalone"],
-                   help="Brian2 code generation target (default: numpy)")
-    p.add_argument("--threads", type=int, default=1, help="pynn.nest: NEST threads (default 1)")
-    p.add_argument("--approximate", action="append", default=[], metavar="NAME",
-                   help="pynn.*: accept a named approximation (integration, min_delay); repeatable")
+def _engine_args(p: argparse.ArgumentParser, approximations: dict[str, str]) -> None:
+    from spikemem.backends import BACKENDS
+
+    # engine options default to None so that only the flags a user gave reach the backend
+    # (and a flag the backend does not take is refused, not ignored)
+    p.add_argument("--backend", default="brian2", choices=list(BACKENDS), help="the engine")
+    p.add_argument("--target", choices=["numpy", "cython", "cpp_standalone"],
+                   help="brian2 only: Brian2 code generation target (default: numpy)")
+    p.add_argument("--threads", type=positive_int, metavar="N",
+                   help="pynn.nest only: NEST threads, an integer >= 1 (default: 1)")
+    p.add_argument("--approximate", action="append", choices=list(approximations), metavar="NAME",
+                   help=f"pynn.* only: accept a named approximation (repeatable): {', '.join(approximations)} "
+                        f"(default: none)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--plot", metavar="PATH", help="write a raster plot (PNG)")
 
 
 def _backend_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The engine options the chosen backend takes."""
-    if args.backend == "brian2":
-        return {"target": args.target}
-    options: dict[str, Any] = {"approximations": tuple(args.approximate)}
-    if args.threads != 1:
-        options["threads"] = args.threads
-    return options
+    """The engine options the user gave, checked against what ``--backend`` takes."""
+    from spikemem.backends import OPTIONS
+
+    given = {"--target": args.target, "--threads": args.threads,
+             "--approximate": tuple(args.approximate) if args.approximate else None}
+    given = {flag: value for flag, value in given.items() if value is not None}
+    allowed = OPTIONS[args.backend]
+    wrong = [flag for flag in given if FLAG_OPTIONS[flag] not in allowed]
+    if wrong:
+        takes = [flag for flag, option in FLAG_OPTIONS.items() if option in allowed]
+        owners = "; ".join(f"{flag} is for: {', '.join(b for b, names in OPTIONS.items() if FLAG_OPTIONS[flag] in names)}"
+                           for flag in wrong)
+        raise ValueError(f"--backend {args.backend} takes no {' or '.join(wrong)} "
+                         f"(it takes: {', '.join(takes) or 'no engine flag'}); {owners}")
+    return {FLAG_OPTIONS[flag]: value for flag, value in given.items()}
+
+
+def _effective_options(backend: str, given: dict[str, Any]) -> dict[str, Any]:
+    """Every engine option ``backend`` takes from the flags: the given value, else the backend's default."""
+    import importlib
+    import inspect
+
+    from spikemem.backends import BACKENDS, OPTIONS
+
+    params = inspect.signature(importlib.import_module(BACKENDS[backend][0]).compile).parameters
+    return {name: given.get(name, params[name].default) for name in OPTIONS[backend] if name in FLAG_OPTIONS.values()}
+
+
+def _integration(net: Any) -> list[str]:
+    """The integration schemes the network's neurons use (read from the built network)."""
+    return sorted({pop.model.integration for pop in net.populations if hasattr(pop.model, "integration")})
 
 
 def _cmd_cam(args: argparse.Namespace) -> int:
     from spikemem.tasks import cam
 
+    options = _backend_options(args)
+    sequence = {"--n-cues": args.n_cues, "--n-bits": args.n_bits, "--ops": args.ops, "--seed": args.seed,
+                "--spacing": args.spacing}
     if args.ops_file:
+        if args.experiment is not None:
+            raise ValueError(f"--experiment {args.experiment} and --ops-file {args.ops_file}: give one of them")
+        _refuse(sequence, ("--ops", "--seed", "--spacing"), "--ops-file runs the file's own operations (only --n-cues and "
+                                                                 "--n-bits apply to it)")
         ops, n_cues, n_bits = cam.load_ops_file(args.ops_file, args.n_cues, args.n_bits)
         experiment = "ops-file"
     elif args.experiment == "random":
-        n_cues, n_bits = args.n_cues or 5, args.n_bits or 10
-        ops = cam.random_ops(n_cues, n_bits, args.ops, args.seed, args.spacing)
+        given = {flag: value for flag, value in sequence.items() if value is not None}
+        n_cues, n_bits, n_ops, seed, spacing = (given.get(flag, RANDOM_DEFAULTS[flag]) for flag in sequence)
+        ops = cam.random_ops(n_cues, n_bits, n_ops, seed, spacing)
         experiment = "random"
     else:
-        if args.n_cues or args.n_bits:
-            raise ValueError("--n-cues/--n-bits apply to --experiment random and --ops-file; "
-                             "the paper experiments have fixed sizes")
-        ops, n_cues, n_bits = cam.load_experiment(args.experiment)
-        experiment = args.experiment
-    options = _backend_options(args)
+        experiment = args.experiment or "functional"
+        _refuse(sequence, tuple(sequence), f"--experiment {experiment} is a paper experiment, with a fixed "
+                                           f"size and sequence (--n-cues, --n-bits, --ops, --seed and --spacing "
+                                           f"shape --experiment random)")
+        ops, n_cues, n_bits = cam.load_experiment(experiment)
+    used = _effective_options(args.backend, options)
     run = cam.run_ops(ops, n_cues, n_bits, variant=args.variant, backend=args.backend,
                       integration=args.integration, progress=not args.json, **options)
-    report = {
-        "experiment": experiment, "variant": args.variant, "backend": args.backend,
-        "target": args.target if args.backend == "brian2" else None,
-        "integration": args.integration or "model default",
-        "n_cues": n_cues, "n_bits": n_bits, "ops": len(ops), "correct": run.correct,
-        "by_op": run.score_by_op(), "mismatches": run.mismatches(),
-        "sim_ms": run.sim_ms, "wall_s": round(run.wall_s, 3), "results": run.results(),
-    }
     if args.plot:
         _plot_cam(run, args.plot)
+    approximations = used.get("approximations")
+    report = {
+        "experiment": experiment, "variant": args.variant, "backend": args.backend,
+        "target": used.get("target"), "threads": used.get("threads"),
+        "approximations": None if approximations is None else list(approximations),
+        "integration": _integration(run.network),
+        "n_cues": n_cues, "n_bits": n_bits, "ops": len(ops), "correct": run.correct,
+        "by_op": run.score_by_op(), "mismatches": run.mismatches(),
+        "sim_ms": run.sim_ms, "wall_s": round(time.perf_counter() - args.started, 3), "results": run.results(),
+    }
+    if args.plot:
         report["plot"] = args.plot
     if args.json:
         print(json.dumps(report))
     else:
         _print_cam_table(run, report)
     return 0
+
+
+def _refuse(given: dict[str, Any], flags: Sequence[str], why: str) -> None:
+    """Refuse the ``flags`` of ``given`` that the user set (not None): the run would ignore them."""
+    named = [flag if given[flag] is True else f"{flag} {given[flag]}" for flag in flags if given[flag] is not None]
+    if named:
+        raise ValueError(f"{', '.join(named)}: {why}")
 
 
 def _bits(bits: Sequence[int] | None) -> str:
@@ -197,20 +348,31 @@ def _overrides(items: Sequence[str]) -> dict[str, float]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    import spikemem
+    import numpy as np
 
-    net = spikemem.load(args.model, overrides=_overrides(args.set))
+    import spikemem
+    from spikemem.ir.neurons import SpikeSource
+
     options = _backend_options(args)
+    net = spikemem.load(_model_path(args.model), overrides=_overrides(args.set))
+    steps = args.duration / net.dt
+    if abs(steps - round(steps)) > 1e-9:
+        raise ValueError(f"--duration {args.duration:g}: must be a whole number of the model's steps "
+                         f"(dt = {net.dt:g} ms), e.g. {max(1, round(steps)) * net.dt:g}")
+    silent = [p.name for p in net.populations
+              if isinstance(p.model, SpikeSource) and not any(len(t) for t in p.model.spike_times)]
+    if silent:
+        print(f"spikemem: note: SpikeSource population{'s' if len(silent) > 1 else ''} {', '.join(silent)} "
+              f"{'have' if len(silent) > 1 else 'has'} no spike times in {args.model}, so {'they send' if len(silent) > 1 else 'it sends'} "
+              f"nothing (a task protocol such as `spikemem cam` fills them)", file=sys.stderr)
     result = spikemem.compile(net, backend=args.backend, **options).run(args.duration)
     rates = {name: float(len(tr.times) / tr.size / (args.duration / 1000.0)) for name, tr in result.spikes.items()}
-    report = {
-        "model": args.model, "backend": args.backend, "duration_ms": args.duration, "params": net.params,
-        "wall_s": round(result.wall_s, 3),
-        "spike_counts": {name: int(len(tr.times)) for name, tr in result.spikes.items()},
-        "rates_hz": {k: round(v, 3) for k, v in rates.items()},
-        "spikes": {name: {"indices": tr.indices.tolist(), "times_ms": tr.times.tolist()}
-                   for name, tr in result.spikes.items()},
-    }
+
+    def nested(a: np.ndarray) -> list:
+        """An array as nested lists, NaN as None (JSON null)."""
+        a = np.asarray(a, dtype=float)
+        return np.where(np.isnan(a), None, a).tolist()
+
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")
@@ -221,14 +383,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
         plt.tight_layout()
         plt.savefig(args.plot, dpi=120)
         plt.close()
+    wall_s = time.perf_counter() - args.started
     if args.json:
+        report = {
+            "model": args.model, "backend": args.backend, "options": _effective_options(args.backend, options),
+            "duration_ms": args.duration, "dt_ms": net.dt, "params": net.params, "wall_s": round(wall_s, 3),
+            "spike_counts": {name: int(len(tr.times)) for name, tr in result.spikes.items()},
+            "rates_hz": {k: round(v, 3) for k, v in rates.items()},
+            "spikes": {name: {"indices": tr.indices.tolist(), "times_ms": tr.times.tolist()}
+                       for name, tr in result.spikes.items()},
+            "state": {pop: {var: nested(values) for var, values in variables.items()}
+                      for pop, variables in result.state.items()},
+            "weights": {proj: nested(w) for proj, w in result.weights.items()},
+        }
+        if args.plot:
+            report["plot"] = args.plot
         print(json.dumps(report))
         return 0
-    print(f"{net.name}: {args.duration:.0f} ms on {args.backend} in {result.wall_s:.2f} s")
+    print(f"{net.name}: {args.duration:g} ms on {args.backend} in {wall_s:.2f} s")
     print(f"{'population':<24} {'size':>6} {'spikes':>8} {'rate (Hz)':>10}")
     for pop in net.populations:
         if pop.name in result.spikes:
-            print(f"{pop.name:<24} {pop.size:>6} {report['spike_counts'][pop.name]:>8} {rates[pop.name]:>10.2f}")
+            print(f"{pop.name:<24} {pop.size:>6} {len(result.spikes[pop.name].times):>8} {rates[pop.name]:>10.2f}")
+    if args.plot:
+        print(f"raster written to {args.plot}")
     return 0
 
 
@@ -254,17 +432,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise ValueError(f"--to {target!r}: choose 'spinnaker' or 'pynn-script OUT.py'")
     if len(rest) != (1 if target == "pynn-script" else 0):
         raise ValueError("--to spinnaker takes no file; --to pynn-script takes one: --to pynn-script OUT.py")
+    if target == "pynn-script":
+        _refuse({"--board": args.board, "--virtual": args.virtual or None, "--json": args.json or None},
+                ("--board", "--virtual", "--json"), "flags of --to spinnaker only")
+    else:
+        _refuse({"--simulator": args.simulator, "--duration": args.duration}, ("--simulator", "--duration"),
+                "flags of --to pynn-script only")
     net = spikemem.load(_model_path(args.model), overrides=_overrides(args.set))
     if target == "pynn-script":
         from spikemem.export.pynn_script import write_script
 
-        path = write_script(net, rest[0], simulator=args.simulator, duration=args.duration,
+        simulator = args.simulator or "nest"
+        path = write_script(net, rest[0], simulator=simulator, duration=args.duration,
                             approximations=tuple(args.approximate))
-        print(f"{net.name}: PyNN script for {args.simulator} written to {path}")
+        print(f"{net.name}: PyNN script for {simulator} written to {path}")
         return 0
     from spikemem.export import spinnaker
 
-    est = spinnaker.estimate(net, args.board, args.approximate)
+    est = spinnaker.estimate(net, args.board or "spin5", args.approximate)
     note = spinnaker.scheme_note(net)
     if note and "integration" not in args.approximate:
         print(note, file=sys.stderr)
