@@ -40,6 +40,8 @@ def test_nest_threads_give_the_same_spikes():
     ops = cam.random_ops(9, 17, n_ops=30, seed=2)
     one = cam.run_ops(ops, 9, 17, backend="pynn.nest")
     two = cam.run_ops(ops, 9, 17, backend="pynn.nest", threads=2)
+    import nest  # the kernel keeps the last run's settings: the option really reached NEST
+    assert nest.GetKernelStatus("local_num_threads") == 2
     assert one.correct == two.correct == 30
     assert_same_run(one, two)
 
