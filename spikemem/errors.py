@@ -33,9 +33,26 @@ class UnsupportedFeature(SpikememError):
     """
 
     def __init__(self, node: str, feature: str, backend: str, hint: str = ""):
-        self.node, self.feature, self.backend = node, feature, backend
+        self.node, self.feature, self.backend, self.hint = node, feature, backend, hint
         msg = f"{node}: {feature} is not supported by backend '{backend}'"
         super().__init__(msg + (f". {hint}" if hint else ""))
+
+
+class UnsupportedFeatures(UnsupportedFeature):
+    """Several nodes a backend cannot express, reported together (``refused`` holds each).
+
+    The message lists every node with its feature, then each distinct hint once.
+    """
+
+    def __init__(self, refused: list[UnsupportedFeature]):
+        self.refused = list(refused)
+        first = self.refused[0]
+        self.node, self.feature, self.backend = first.node, first.feature, first.backend
+        lines = [f"  {r.node}: {r.feature}" for r in self.refused]
+        hints = list(dict.fromkeys(r.hint for r in self.refused if r.hint))
+        SpikememError.__init__(self, f"{len(self.refused)} features are not supported by backend "
+                                     f"'{first.backend}':\n" + "\n".join(lines)
+                               + "".join(f"\n  - {h}" for h in hints))
 
 
 class MissingEngine(SpikememError, ImportError):

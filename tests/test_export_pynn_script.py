@@ -7,6 +7,7 @@ event-for-event with the same network on the Brian2 backend.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -164,9 +165,9 @@ def test_nest_script_gives_brian2_spikes_event_for_event(tmp_path, dt):
     text = script.read_text()
     assert "import pyNN.nest as sim" in text
     assert "weight=-1.5" in text  # inhibitory weights are negative for PyNN's current-based synapses
-    # the plan's NEST delay is one step shorter than the description's 4.0 ms;
+    # the description's delays are in PyNN's meaning: NEST takes the same 4.0 ms;
     # the spike at 0 ms needs a step of lead, so inputs are played two steps late
-    assert f"delay={4.0 - dt}" in text
+    assert "delay=4.0" in text
     assert f"LEAD = {dt}" in text and f"TIME_SHIFT = {2 * dt}" in text
     spikes = run_script(script)
     for name in ("exc", "mix", "inh", "noise"):
@@ -231,13 +232,19 @@ def test_gated_stdp_is_refused_naming_the_projection(tmp_path):
 
 
 def test_spinnaker_script_is_valid_python_with_the_descriptions_timing(tmp_path):
-    net = loads(_on_spinnaker_grid(SMALL, "fixed_step"))
+    net = loads(_on_spinnaker_grid(SMALL, "fixed_step").replace("dt: 1.0", "dt: 1.0\ndelay_convention: spinnaker"))
     text = write_script(net, tmp_path / "board.py", simulator="spiNNaker").read_text()
     compile(text, "board.py", "exec")
     assert "import pyNN.spiNNaker as sim" in text
     assert "sim.setup(timestep=1.0)" in text
     assert "TIME_SHIFT = 0.0" in text
-    assert "delay=4.0" in text and "delay=3.9" not in text  # sPyNNaker delays are the description's
+    # sPyNNaker delays are the description's (SpiNNaker convention) ...
+    delays = sorted({p.delay for p in net.projections})
+    assert sorted(set(map(float, re.findall(r"delay=([0-9.]+)", text)))) == delays
+    # ... and one step longer for the same description in PyNN's meaning (same timing)
+    pynn = write_script(loads(_on_spinnaker_grid(SMALL, "fixed_step")), tmp_path / "pynn.py",
+                        simulator="spiNNaker").read_text()
+    assert sorted(set(map(float, re.findall(r"delay=([0-9.]+)", pynn)))) == [d + 1.0 for d in delays]
     assert "weight=1.5" in text and "weight=-1.5" not in text  # and it wants inhibitory weights positive
     assert "[[1.0, 10.0, 20.0], [2.0, 11.0], [0.0, 5.0]]" in text  # source times unshifted
 

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import spikemem
-from spikemem import (LIF, STDP, Additive, AllToAll, FixedProbability, FromList, IFCurrExp,
+from conftest import ROOT
+from spikemem import (LIF, STDP, Additive, AllToAll, DescriptionError, FixedProbability, FromList, IFCurrExp,
                       LearningGate, Multiplicative, Network, Normal, OneToOne, Poisson, Population,
                       Probe, Projection, SpikePair, SpikeSource, Static, Uniform)
 
@@ -35,19 +36,29 @@ anyfloat = st.one_of(num(-1e4, 1e4), st.sampled_from([0.0, -0.0, 1e-12, -2.5e7, 
 steps = st.integers(0, 5)
 
 
+def initial(size):
+    """An initial state: a number, a distribution or one value per neuron."""
+    return st.one_of(anyfloat, st.builds(Normal, mean=anyfloat, std=num(0.0, 10.0)),
+                     num(-80.0, 0.0).flatmap(lambda lo: st.builds(Uniform, low=st.just(lo), high=num(lo, lo + 20.0))),
+                     st.lists(anyfloat, min_size=size, max_size=size))
+
+
 @st.composite
-def ifcurrexp(draw, dt):
+def ifcurrexp(draw, dt, size):
     thresh = draw(num(-80.0, 20.0))
     return IFCurrExp(cm=draw(positive), tau_m=draw(positive), tau_refrac=draw(steps) * dt,
                      tau_syn_E=draw(positive), tau_syn_I=draw(positive), v_rest=draw(anyfloat),
                      v_reset=thresh - draw(num(0.01, 50.0)), v_thresh=thresh,
-                     i_offset=draw(anyfloat), v_init=draw(anyfloat),
+                     i_offset=draw(anyfloat), v_init=draw(initial(size)),
                      integration=draw(st.sampled_from(["exact", "fixed_step"])))
 
 
-lif = st.builds(LIF, beta=num(0.0, 1.0), threshold=positive,
-                reset=st.sampled_from(["subtract", "zero"]), mem_init=anyfloat)
-poisson = st.builds(Poisson, rate=num(0.0, 1e4), start=num(0.0, 1e5), duration=num(0.0, 1e9))
+def lif(size):
+    return st.builds(LIF, beta=num(0.0, 1.0), threshold=positive,
+                     reset=st.sampled_from(["subtract", "zero"]), mem_init=initial(size))
+
+
+poisson = st.builds(Poisson, rate=num(0.0, 1e4), start=num(0.0, 1e5), duration=st.none() | num(0.0, 1e9))
 
 
 def spike_source(size):
@@ -60,7 +71,7 @@ def spike_source(size):
 
 @st.composite
 def neuron(draw, size, dt):
-    return draw(st.one_of(ifcurrexp(dt), lif, poisson, spike_source(size)))
+    return draw(st.one_of(ifcurrexp(dt, size), lif(size), poisson, spike_source(size)))
 
 
 @st.composite
@@ -144,8 +155,8 @@ def networks(draw):
         st.from_regex(r"n_[a-z]{1,5}", fullmatch=True),
         st.one_of(st.integers(-10**6, 10**6),
                   anyfloat.filter(lambda x: not float(x).is_integer())), max_size=3))
-    return Network(name=draw(texts), dt=dt, seed=draw(st.integers(0, 2**32)), populations=pops,
-                   projections=projections, probes=probes, params=params, description=draw(texts))
+    return Network(name=draw(texts), dt=dt, delay_convention=draw(st.sampled_from(["pynn", "spinnaker"])),
+                   seed=draw(st.integers(0, 2**32)), populations=pops, projections=projections, probes=probes, params=params, description=draw(texts))
 
 
 # -- properties ------------------------------------------------------------------
@@ -245,7 +256,7 @@ def test_neuron_type_roundtrips(key, tmp_path):
         assert back == net
     text = spikemem.dumps(net)
     assert f"type: {model.kind}" in text
-    assert text.startswith("schema_version: 1\nname: host\ndt: 0.25\nseed: 7\npopulations:")
+    assert text.startswith("schema_version: 1\nname: host\ndt: 0.25\ndelay_convention: pynn\nseed: 7\npopulations:")
 
 
 CONNECTORS = {
@@ -323,7 +334,22 @@ def test_params_are_kept_and_numbers_resolved(tmp_path):
     net = spikemem.load(path)
     assert net.params == {"n": 3, "w": 0.5}
     data = spikemem.to_dict(net)
-    assert list(data)[:2] == ["schema_version", "params"]
+    # the numbers are computed, so the params are only a record: not declared again
+    assert list(data)[:2] == ["schema_version", "params_resolved"] and "params" not in data
     assert data["populations"][0]["size"] == 6
     assert data["populations"][0]["model"] == {"type": "LIF", **dataclasses.asdict(LIF(threshold=1.5))}
     assert spikemem.loads(spikemem.dumps(net)) == net
+
+
+def test_an_override_of_a_dumped_file_is_an_error_not_a_no_op(tmp_path):
+    net = spikemem.load(ROOT / "models" / "ca3_cam.yaml")
+    dumped = tmp_path / "ca3.yaml"
+    spikemem.dump(net, dumped)
+    assert spikemem.load(dumped).population("INcue").size == 5
+    with pytest.raises(DescriptionError) as err:
+        spikemem.load(dumped, overrides={"n_cues": 8})
+    assert err.value.source == str(dumped)
+    assert len(err.value.problems) == 1 and err.value.problems[0].startswith("--set n_cues: this file was "
+                                                                             "written by spikemem.dump")
+    # the original file still takes it
+    assert spikemem.load(ROOT / "models" / "ca3_cam.yaml", overrides={"n_cues": 8}).population("INcue").size == 8

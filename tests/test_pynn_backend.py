@@ -7,6 +7,7 @@ import pytest
 import spikemem
 from spikemem import (STDP, Additive, AllToAll, IFCurrExp, LearningGate, Network, OneToOne, Poisson, Population, Probe, Projection,
                       SpikeSource, UnsupportedFeature)
+from spikemem.errors import UnsupportedFeatures
 from spikemem.backends.pynn_plan import plan
 from spikemem.tasks import cam
 
@@ -49,12 +50,21 @@ def test_nest_threads_give_the_same_spikes():
 def test_published_variant_is_refused_on_nest_by_name():
     ops, n, m = cam.load_experiment("functional")
     net = cam.build_network(ops, n, m, variant="published")
-    with pytest.raises(UnsupportedFeature, match=r"populations\[2\] \(CA3cueCueRecall\): IFCurrExp with "
-                                                 r"integration 'fixed_step' is not supported by backend "
-                                                 r"'pynn.nest'.*approximations=\['integration'\]"):
+    # every refusal at once: the fixed-step neurons and the 1-step (SpiNNaker-convention) delays
+    with pytest.raises(UnsupportedFeatures) as err:
         spikemem.compile(net, backend="pynn.nest")
-    with pytest.raises(UnsupportedFeature, match=r"projections\[0\] \(p01_in_cue\): a delay of 1.0 ms \(1 step\)"):
+    nodes = [r.node for r in err.value.refused]
+    one_step = [f"projections[{k}] ({p.name})" for k, p in enumerate(net.projections) if p.delay == 1.0]
+    fixed = [f"populations[{k}] ({p.name})" for k, p in enumerate(net.populations)
+             if getattr(p.model, "integration", None) == "fixed_step"]
+    assert len(one_step) == 12 and len(fixed) == 10 and sorted(nodes) == sorted(fixed + one_step)
+    text = str(err.value)
+    assert "populations[2] (CA3cueCueRecall): IFCurrExp with integration 'fixed_step'" in text
+    assert "projections[0] (p01_in_cue): a delay of 1.0 ms in the 'spinnaker' convention" in text
+    assert "approximations=['integration']" in text and "approximations=['min_delay']" in text
+    with pytest.raises(UnsupportedFeatures) as err:
         spikemem.compile(net, backend="pynn.nest", approximations=["integration"])
+    assert sorted(r.node for r in err.value.refused) == sorted(one_step)
 
 
 @pytest.mark.parametrize("experiment, correct, by_op", [

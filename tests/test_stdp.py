@@ -37,7 +37,9 @@ def build(pre_times, post_fire, synapse, w0=W0, connector=None, gate_times=None)
     projs = [Projection("teach", "teacher", "post", OneToOne(), weight=20.0, delay=1.0),
              Projection("plastic", "pre", "post", connector or AllToAll(), weight=w0, delay=1.0,
                         synapse=synapse)]
-    net = Network(dt=1.0, populations=pops, projections=projs, probes=[Probe("post", ["spikes", "v"])])
+    # the teacher fires one step before its target, through a delay of 1 in sPyNNaker's convention
+    net = Network(dt=1.0, delay_convention="spinnaker", populations=pops, projections=projs,
+                  probes=[Probe("post", ["spikes", "v"])])
     return spikemem.compile(net, backend="brian2", target="numpy")
 
 

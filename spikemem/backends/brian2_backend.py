@@ -10,10 +10,12 @@ How the IR maps onto Brian2, and why:
   explicit per-step linear map (:mod:`spikemem.ir.dynamics`) run in the
   ``groups`` slot, so both IFCurrExp integration schemes are exact to the
   last bit and need no ODE solver.
-- PyNN delay semantics: a spike at step t through a delay of d steps makes the
-  target fire at step t + d at the earliest. Brian2 delivers spikes after the
-  threshold test of the same step and the membrane sees them in the next
-  update, so a PyNN delay d is a Brian2 pathway delay of d - 1 steps.
+- Delays: a spike at step t through a projection can make its target fire at
+  step t + a at the earliest, with a = :func:`spikemem.ir.timing.arrival_steps`
+  (d + 1 for a PyNN delay of d steps, d under the SpiNNaker convention). Brian2
+  delivers spikes after the threshold test of the same step and the membrane
+  sees them in the next update, so the Brian2 pathway delay is a - 1 steps
+  (for a PyNN delay: d, as plain Brian2 does with the same number).
 - STDP runs in three pathways of one ``Synapses``: ``plast`` (pre event, at
   the pre spike's step), ``post`` (post event, ``post_delay`` after the post
   spike) and ``pre`` (transmission, after ``plast`` so the updated weight is
@@ -40,11 +42,12 @@ import numpy as np
 
 from spikemem.backends.result import Result, SpikeTrains
 from spikemem.errors import SpikememError, UnsupportedFeature
-from spikemem.ir.connectivity import connect, poisson_times, rng_for
+from spikemem.ir.connectivity import connect, initial_values, poisson_times, rng_for
 from spikemem.ir.dynamics import ifcurrexp_step
 from spikemem.ir.network import Network, Population, Projection
 from spikemem.ir.neurons import LIF, IFCurrExp, Poisson, SpikeSource
 from spikemem.ir.synapses import STDP, Additive, Static
+from spikemem.ir.timing import arrival_steps
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
 
@@ -179,12 +182,12 @@ class Brian2Simulation:
                                clock=dt, name=name)
             for key in ("v_inf", "p22", "p11_E", "p11_I", "p21_E", "p21_I", "spike_scale_E", "spike_scale_I"):
                 setattr(g, key, getattr(c, key))
-            g.v_thresh, g.v_reset, g.v = m.v_thresh, m.v_reset, m.v_init
+            g.v_thresh, g.v_reset, g.v = m.v_thresh, m.v_reset, initial_values(self.net, pop)
             g.ref_steps, g.ref_until = c.refractory_steps, -1
             g.run_regularly(_IFCURREXP_STEP, clock=dt, when="groups", name=f"{name}_step")
             return g
         g = b2.NeuronGroup(pop.size, _LIF_MODEL, threshold="mem > threshold", clock=dt, name=name)
-        g.beta, g.threshold, g.mem = m.beta, m.threshold, m.mem_init
+        g.beta, g.threshold, g.mem = m.beta, m.threshold, initial_values(self.net, pop)
         g.run_regularly(_LIF_STEP[m.reset], clock=dt, when="groups", name=f"{name}_step")
         return g
 
@@ -193,7 +196,7 @@ class Brian2Simulation:
         post_model = self.net.population(proj.post).model
         syn = connect(self.net, proj)
         deliver = _delivery(proj, post_model)
-        delay_steps = int(round(proj.delay / self.net.dt)) - 1
+        delay_steps = arrival_steps(self.net, proj) - 1
         name = f"proj_{proj.name}"
         pre, post = built.groups[proj.pre], built.groups[proj.post]
         if isinstance(proj.synapse, Static):

@@ -7,16 +7,19 @@ make exactly the same network.
 
 Every engine difference is decided here:
 
-- **Timing.** The IR uses SpiNNaker's convention: a spike in step t through a
-  delay of d steps makes the target fire at step t + d at the earliest. NEST
-  (``spike_precision="on_grid"``) stamps a spike at the end of its step and the
-  target's membrane sees an input one step after it arrives, so a NEST delay D
-  gives t + D + 1: the plan uses D = d - 1 step, shifts input spike times by +1
-  step and recorded times by -1 step. pyNN.brian2 records the step's start but
-  also adds one step per hop: D = d - 1, no shift. sPyNNaker is the IR's own
-  convention. A delay of one step therefore has no NEST or pyNN.brian2
-  equivalent (their smallest delay is one step): it is refused unless the user
-  names the approximation ``"min_delay"`` (then that projection is one step late).
+- **Timing.** A spike in step t through a projection can make its target fire
+  at step t + a at the earliest, a = :func:`spikemem.ir.timing.arrival_steps`
+  (d + 1 for a delay of d steps in the ``pynn`` convention, d in the
+  ``spinnaker`` one). NEST (``spike_precision="on_grid"``) stamps a spike at the
+  end of its step and the target's membrane sees an input one step after it
+  arrives, so a NEST delay D gives t + D + 1: the plan uses D = a - 1 (a PyNN
+  user's own number), shifts input spike times by +1 step and recorded times by
+  -1 step. pyNN.brian2 records the step's start but also adds one step per
+  hop: D = a - 1, no shift. sPyNNaker gives t + D: D = a. An arrival of one
+  step (a SpiNNaker-convention delay of 1) therefore has no NEST or
+  pyNN.brian2 equivalent (their smallest delay is one step): it is refused
+  unless the user names the approximation ``"min_delay"`` (then that
+  projection is one step late).
 - **Integration.** NEST integrates ``IF_curr_exp`` exactly, sPyNNaker with the
   fixed step; a neuron with the other scheme is refused unless the user names
   the approximation ``"integration"``.
@@ -42,12 +45,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spikemem.errors import UnsupportedFeature
-from spikemem.ir.connectivity import connect
+from spikemem.errors import UnsupportedFeature, UnsupportedFeatures
+from spikemem.ir.connectivity import connect, initial_values
 from spikemem.ir.dynamics import ifcurrexp_step
 from spikemem.ir.network import Network, Projection
 from spikemem.ir.neurons import IFCurrExp, Poisson, SpikeSource
 from spikemem.ir.synapses import STDP, Additive
+from spikemem.ir.timing import arrival_steps
 
 #: named approximations a user may allow (each is otherwise refused)
 APPROXIMATIONS = {
@@ -62,7 +66,7 @@ class Engine:
     name: str                     #: backend name, e.g. "pynn.nest"
     module: str                   #: PyNN module, e.g. "pyNN.nest"
     integration: str              #: IFCurrExp scheme the engine uses ("exact" | "fixed_step")
-    delay_offset: int             #: engine delay = IR delay - delay_offset steps
+    delay_offset: int             #: engine delay = arrival steps - delay_offset steps
     time_shift: int               #: engine spike time = IR time + time_shift steps (inputs and recordings)
     fixed_dt: float | None = None  #: the only step the engine runs (ms), None = any
     inhibitory_sign: int = -1     #: sign of inhibitory weights the engine expects
@@ -83,7 +87,7 @@ class CellPlan:
     size: int
     cell_type: str                       #: "IF_curr_exp" | "SpikeSourceArray"
     parameters: dict[str, float] = field(default_factory=dict)  #: PyNN names and units (nF, ms, mV, nA)
-    initial_v: float | None = None       #: mV, IF_curr_exp only
+    initial_v: np.ndarray | None = None  #: mV per neuron, IF_curr_exp only
     spike_times: list[list[float]] | None = None  #: engine ms per neuron, SpikeSourceArray only
     poisson: bool = False                #: a Poisson source: spike_times are filled per run
     record: list[str] = field(default_factory=list)  #: PyNN recordables ("spikes", "v")
@@ -160,64 +164,73 @@ def _ifcurrexp_parameters(m: IFCurrExp, engine: str, dt: float) -> dict[str, flo
 
 
 def check(net: Network, engine: str, approximations: tuple[str, ...] | frozenset[str] = ()) -> None:
-    """Raise :class:`UnsupportedFeature` for the first node ``engine`` cannot run as the IR says."""
+    """Raise :class:`UnsupportedFeature` naming every node ``engine`` cannot run as the IR says
+    (:class:`UnsupportedFeatures`, a subclass, when there are several)."""
     eng = _engine(engine)
     unknown = set(approximations) - set(APPROXIMATIONS)
     if unknown:
         raise ValueError(f"unknown approximation(s) {sorted(unknown)}; choose from "
                          + "; ".join(f"'{k}': {v}" for k, v in APPROXIMATIONS.items()))
+    refused: list[UnsupportedFeature] = []
     if eng.fixed_dt is not None and net.dt != eng.fixed_dt:
-        raise UnsupportedFeature("dt", f"a step of {net.dt} ms", engine,
-                                 f"this engine runs a {eng.fixed_dt} ms step only: set dt: {eng.fixed_dt}")
+        refused.append(UnsupportedFeature("dt", f"a step of {net.dt} ms", engine,
+                                          f"this engine runs a {eng.fixed_dt} ms step only: set dt: {eng.fixed_dt}"))
     for k, pop in enumerate(net.populations):
         node, m = f"populations[{k}] ({pop.name})", pop.model
         if isinstance(m, IFCurrExp):
             if m.integration != eng.integration and "integration" not in approximations:
-                raise UnsupportedFeature(
+                refused.append(UnsupportedFeature(
                     node, f"IFCurrExp with integration '{m.integration}'", engine,
                     f"{engine} integrates IF_curr_exp with the '{eng.integration}' scheme: set "
                     f"integration: {eng.integration} in the description, or pass "
-                    f"approximations=['integration'] (CLI: --approximate integration) to accept it")
+                    f"approximations=['integration'] (CLI: --approximate integration) to accept it"))
         elif not isinstance(m, (SpikeSource, Poisson)):
-            raise UnsupportedFeature(node, type(m).__name__, engine,
-                                     "PyNN's standard models have no equivalent; use IFCurrExp")
+            refused.append(UnsupportedFeature(node, type(m).__name__, engine,
+                                              "PyNN's standard models have no equivalent; use IFCurrExp"))
     for k, proj in enumerate(net.projections):
         node = f"projections[{k}] ({proj.name})"
-        steps = int(round(proj.delay / net.dt))
-        if steps - eng.delay_offset < 1 and "min_delay" not in approximations:
-            raise UnsupportedFeature(
-                node, f"a delay of {proj.delay} ms ({steps} step)", engine,
-                f"on {engine} a connection takes one step more than its delay, so the IR's {steps}-step "
-                f"delay would need a delay of {steps - eng.delay_offset} steps, below its minimum of one: "
-                f"use delays of at least {eng.delay_offset + 1} steps, or pass "
-                f"approximations=['min_delay'] (CLI: --approximate min_delay) to make it one step late")
+        arrival = arrival_steps(net, proj)
+        if arrival - eng.delay_offset < 1 and "min_delay" not in approximations:
+            refused.append(UnsupportedFeature(
+                node, f"a delay of {proj.delay} ms in the '{net.delay_convention}' convention "
+                f"(the target can fire {arrival} step after the source)", engine,
+                f"on {engine} a connection takes one step more than its delay, so this timing would need "
+                f"a delay of {arrival - eng.delay_offset} steps, below its minimum of one: use delays of at "
+                f"least {eng.delay_offset + 1} steps in the 'spinnaker' convention (1 in 'pynn'), or pass "
+                f"approximations=['min_delay'] (CLI: --approximate min_delay) to make it one step late"))
         if isinstance(proj.synapse, STDP):
-            _check_stdp(net, proj, node, eng)
+            refused += _stdp_refusals(net, proj, node, eng)
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:
+        raise UnsupportedFeatures(refused)
 
 
-def _check_stdp(net: Network, proj: Projection, node: str, eng: Engine) -> None:
+def _stdp_refusals(net: Network, proj: Projection, node: str, eng: Engine) -> list[UnsupportedFeature]:
     rule: STDP = proj.synapse
+    out = []
     if rule.gate is not None:
         gate_pop = net.population(rule.gate.population)
         if not isinstance(gate_pop.model, SpikeSource):
-            raise UnsupportedFeature(
+            out.append(UnsupportedFeature(
                 f"{node}.synapse.gate", f"a LearningGate driven by {type(gate_pop.model).__name__} "
                 f"population '{gate_pop.name}'", eng.name,
                 "PyNN engines have no gated rule; spikemem runs the gate on the host and needs the "
-                "episode times in advance: drive the gate from a SpikeSource")
+                "episode times in advance: drive the gate from a SpikeSource"))
     t = rule.timing
     if eng.name == "pynn.spinnaker" and rule.gate is None and \
             (t.traces, t.post_delay, t.same_step) != ("all_to_all", net.dt, "post_first"):
-        raise UnsupportedFeature(
+        out.append(UnsupportedFeature(
             f"{node}.synapse.timing", f"SpikePair(traces={t.traces}, post_delay={t.post_delay}, "
             f"same_step={t.same_step})", eng.name,
             f"sPyNNaker's pair rule is traces: all_to_all, post_delay: {net.dt}, same_step: post_first "
-            "(measured against its recordings, spikemem/data/ca3/PORTING.md)")
-    if eng.name == "pynn.brian2" and int(round(proj.delay / net.dt)) - eng.delay_offset > 1:
-        raise UnsupportedFeature(
+            "(measured against its recordings, spikemem/data/ca3/PORTING.md)"))
+    if eng.name == "pynn.brian2" and arrival_steps(net, proj) - eng.delay_offset > 1:
+        out.append(UnsupportedFeature(
             f"{node}.delay", f"a plastic projection with a delay of {proj.delay} ms", eng.name,
             "pyNN.brian2 reads a weight when the spike arrives, so the host's step-by-step weights reach "
-            "it in time only for the shortest delay (2 steps); use pynn.nest")
+            "it in time only for the shortest delay; use pynn.nest"))
+    return out
 
 
 def _check_shared_rules(plan_projections: list["ProjectionPlan"], eng: Engine) -> None:
@@ -257,7 +270,8 @@ def plan(net: Network, engine: str, approximations: tuple[str, ...] | frozenset[
         m, record = pop.model, recorded.get(pop.name, [])
         if isinstance(m, IFCurrExp):
             cells.append(CellPlan(pop.name, pop.size, "IF_curr_exp", _ifcurrexp_parameters(m, engine, dt),
-                                  initial_v=_v_before(m, dt, lead), record=record))
+                                  initial_v=_v_before(m, initial_values(net, pop), dt, lead),
+                                  record=record))
         elif isinstance(m, SpikeSource):
             times = [[round(t / dt) * dt + shift for t in neuron] for neuron in m.spike_times]
             cells.append(CellPlan(pop.name, pop.size, "SpikeSourceArray", spike_times=times, record=record))
@@ -267,7 +281,7 @@ def plan(net: Network, engine: str, approximations: tuple[str, ...] | frozenset[
     projections = []
     for proj in net.projections:
         syn = connect(net, proj)
-        steps = max(int(round(proj.delay / dt)) - eng.delay_offset, 1)
+        steps = max(arrival_steps(net, proj) - eng.delay_offset, 1)
         stdp, host = None, False
         if isinstance(proj.synapse, STDP):
             rule = proj.synapse
@@ -301,15 +315,13 @@ def _input_in_first_step(net: Network) -> bool:
     return False
 
 
-def _v_before(m: IFCurrExp, dt: float, steps: int) -> float:
-    """The membrane potential (mV) that ``steps`` input-free steps carry to ``m.v_init``.
+def _v_before(m: IFCurrExp, v_init: np.ndarray, dt: float, steps: int) -> np.ndarray:
+    """The membrane potentials (mV) that ``steps`` input-free steps carry to ``v_init``.
 
-    Exact (the same number) when the neuron starts at rest with no offset current;
+    Exact (the same number) for a neuron that starts at rest with no offset current;
     otherwise within a rounding error of one step's arithmetic.
     """
     if steps == 0:
-        return m.v_init
+        return v_init
     c = ifcurrexp_step(m, dt)
-    if m.v_init == c.v_inf:
-        return m.v_init
-    return c.v_inf + (m.v_init - c.v_inf) / c.p22 ** steps
+    return np.where(v_init == c.v_inf, v_init, c.v_inf + (v_init - c.v_inf) / c.p22 ** steps)

@@ -283,7 +283,8 @@ class _Writer:
 
     def _needs_data(self) -> bool:
         return any(len(pr.connections) > INLINE_LIMIT for pr in self.p.projections) or \
-            any(c.spike_times is not None and self._spikes_to_data(c) for c in self.p.populations)
+            any(c.spike_times is not None and self._spikes_to_data(c) for c in self.p.populations) or \
+            any(self._initial_v_to_data(c) for c in self.p.populations)
 
     @staticmethod
     def _spikes_to_data(cell: CellPlan) -> bool:
@@ -318,13 +319,28 @@ class _Writer:
             return ["", f"{ind}# {comment}",
                     f'{ind}pops["{cell.name}"] = sim.Population(',
                     f"{ind * 2}{cell.size}, {model},",
-                    f'{ind * 2}initial_values={{"v": {cell.initial_v!r}}}, label="{cell.name}")']
+                    f'{ind * 2}initial_values={{"v": {self._initial_v(cell)}}}, label="{cell.name}")']
         if cell.poisson:
             comment += f", Poisson spikes drawn for {self.t_stop} ms"
         return ["", f"{ind}# {comment}",
                 f'{ind}pops["{cell.name}"] = sim.Population(',
                 f"{ind * 2}{cell.size}, sim.SpikeSourceArray(spike_times={self._spike_times(cell)}),",
                 f'{ind * 2}label="{cell.name}")']
+
+    def _initial_v(self, cell: CellPlan) -> str:
+        """The initial membrane potentials (mV): one number, an inline list, or a .npz array."""
+        v = np.asarray(cell.initial_v, dtype=float)
+        if np.all(v == v[0]):
+            return repr(float(v[0]))
+        if self._initial_v_to_data(cell):
+            self.data[f"{cell.name}.v_init"] = v
+            return f'DATA["{cell.name}.v_init"]'
+        return _wrapped([repr(float(x)) for x in v], _INDENT * 2)
+
+    @staticmethod
+    def _initial_v_to_data(cell: CellPlan) -> bool:
+        v = cell.initial_v
+        return v is not None and len(v) > INLINE_LIMIT and not np.all(v == v[0])
 
     def _spike_times(self, cell: CellPlan) -> str:
         times = self._spike_lists(cell)

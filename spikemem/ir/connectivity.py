@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikemem.ir.network import Network, Projection
-from spikemem.ir.neurons import Poisson
+from spikemem.ir.network import Network, Population, Projection
+from spikemem.ir.neurons import INITIAL_STATE, Poisson
 from spikemem.ir.synapses import AllToAll, FixedProbability, FromList, Normal, OneToOne, Uniform
 
 
@@ -60,12 +60,29 @@ def _weights(proj: Projection, n: int, rng: np.random.Generator) -> np.ndarray:
         return np.abs(rng.normal(w.mean, w.std, n))  # the receptor gives the sign
     if isinstance(w, Uniform):
         return rng.uniform(w.low, w.high, n)
-    if isinstance(w, list):
+    if isinstance(w, (list, tuple, np.ndarray)):
         if len(w) != n:
             raise ValueError(f"projection '{proj.name}'.weight: the list has {len(w)} values "
                              f"but the connector makes {n} synapses")
         return np.asarray(w, dtype=float)
     return np.full(n, float(w))
+
+
+def initial_values(net: Network, pop: Population) -> np.ndarray:
+    """The initial state of every neuron of ``pop`` (mV for ``v_init``, ``mem_init`` as is).
+
+    A distribution is drawn from the network seed (one generator per population,
+    so adding a node does not change the draws of another); a normal
+    distribution is not folded like weights are: a membrane can start anywhere.
+    """
+    value = getattr(pop.model, INITIAL_STATE[type(pop.model)])
+    if isinstance(value, Normal):
+        return rng_for(net, f"initial:{pop.name}").normal(value.mean, value.std, pop.size)
+    if isinstance(value, Uniform):
+        return rng_for(net, f"initial:{pop.name}").uniform(value.low, value.high, pop.size)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return np.asarray(value, dtype=float).reshape(pop.size)
+    return np.full(pop.size, float(value))
 
 
 def poisson_times(model: Poisson, size: int, dt: float, t0: float, t1: float,
@@ -78,7 +95,9 @@ def poisson_times(model: Poisson, size: int, dt: float, t0: float, t1: float,
     """
     first, last = int(round(t0 / dt)), int(round(t1 / dt))
     t = np.arange(first, last) * dt
-    active = (t >= model.start) & (t < model.start + model.duration)
+    active = t >= model.start
+    if model.duration is not None:
+        active &= t < model.start + model.duration
     hits = (rng.random((len(t), size)) < model.rate * dt / 1000.0) & active[:, None]
     steps, idx = np.nonzero(hits)
     return idx, t[steps]

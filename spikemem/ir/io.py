@@ -18,21 +18,33 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, Union
 
+import numpy as np
 import yaml
 
 from spikemem.errors import DescriptionError
 from spikemem.ir.expr import ExpressionError, evaluate
-from spikemem.ir.network import Network
+from spikemem.ir.network import Network, value_problems
 
 SCHEMA_VERSION = 1
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built in
 _FAIL = object()
+_UNITS = ("ms", "mV", "nA", "nF", "uS", "Hz")
+#: the key under which :func:`dump` records the params its numbers were computed from
+RESOLVED_PARAMS = "params_resolved"
 
 
 class _Reader:
+    """Reads parsed file content into IR dataclasses, collecting every problem.
+
+    ``problems`` holds what could not be read (unknown fields, wrong types);
+    ``node_problems`` the value problems of every node that could be built from
+    the fields that were read, so a file with both kinds gets both in one round.
+    """
+
     def __init__(self, params: dict[str, float]):
         self.params = params
         self.problems: list[str] = []
+        self.node_problems: list[str] = []
 
     def fail(self, path: str, msg: str) -> object:
         self.problems.append(f"{path}: {msg}" if path else msg)
@@ -51,6 +63,8 @@ class _Reader:
             if not isinstance(value, list):
                 return self.fail(path, f"must be a list, got {_typename(value)}")
             (item_tp,) = typing.get_args(tp)
+            if item_tp is float and all(type(v) in (int, float) for v in value):
+                return [float(v) for v in value]  # the common case of long weight lists, fast
             items = [self.read(item_tp, v, f"{path}[{i}]") for i, v in enumerate(value)]
             return _FAIL if _FAIL in items else items
         if origin is dict:
@@ -76,6 +90,9 @@ class _Reader:
             try:
                 value = evaluate(value, self.params)
             except ExpressionError as exc:
+                if any(unit in value.split() or value.endswith(unit) for unit in _UNITS):
+                    return self.fail(path, f"{exc}; units are fixed by the description ({', '.join(_UNITS)}: "
+                                           f"weights in nA, times in ms): write the number alone")
                 return self.fail(path, str(exc))
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return self.fail(path, f"must be a number, got {_typename(value)}")
@@ -113,7 +130,7 @@ class _Reader:
             return self.fail(path, f"must be a mapping with the fields of {cls.__name__}, "
                                    f"got {_typename(value)}")
         hints, fields = _schema(cls)
-        kwargs, ok = {}, True
+        kwargs, ok, failed = {}, True, set()
         for key, item in value.items():
             if key == "type" and hasattr(cls, "kind"):
                 continue
@@ -123,14 +140,25 @@ class _Reader:
                           f"unknown field (fields of {cls.__name__}: {', '.join(fields)})")
                 continue
             parsed = self.read(hints[key], item, f"{path}.{key}" if path else key)
-            ok &= parsed is not _FAIL
-            kwargs[key] = parsed
-        for name, f in fields.items():
-            if name not in value and f.default is dataclasses.MISSING \
-                    and f.default_factory is dataclasses.MISSING:
+            if parsed is _FAIL:
                 ok = False
-                self.fail(f"{path}.{name}" if path else name, "missing required field")
-        return cls(**kwargs) if ok else _FAIL
+                failed.add(key)
+            else:
+                kwargs[key] = parsed
+        missing = [name for name, f in fields.items() if name not in kwargs and name not in failed
+                   and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        for name in missing:
+            ok = False
+            self.fail(f"{path}.{name}" if path else name, "missing required field")
+        if ok:
+            return cls(**kwargs)
+        if hasattr(cls, "problems") and not missing and not failed & {f.name for f in dataclasses.fields(cls)
+                                                                      if f.default is dataclasses.MISSING}:
+            # the value problems of what was read, leaving out fields that could not be read
+            node = cls(**kwargs)
+            self.node_problems += [f"{path}.{f}: {m}" for f, m in node.problems()
+                                   if f.split(".")[0].split("[")[0] not in failed]
+        return _FAIL
 
 
 @functools.lru_cache(maxsize=None)
@@ -154,17 +182,42 @@ def from_dict(data: Any, source: str = "<dict>",
     version = data.pop("schema_version", None)
     if version != SCHEMA_VERSION:
         problems.append(f"schema_version: must be {SCHEMA_VERSION}, got {version!r}")
-    params, param_problems = _resolve_params(data.pop("params", None) or {}, overrides or {})
+    resolved = data.pop(RESOLVED_PARAMS, None)
+    declared = data.pop("params", None) or {}
+    overrides = dict(overrides or {})
+    if isinstance(resolved, dict) and not declared:
+        for name in [k for k in overrides if k in resolved]:
+            problems.append(f"--set {name}: this file was written by spikemem.dump, its numbers are already "
+                            f"computed and '{RESOLVED_PARAMS}' only records the params they came from; "
+                            f"load the original model file with the override, or edit the numbers here")
+            del overrides[name]
+    params, param_problems = _resolve_params(declared, overrides)
     problems += param_problems
-    data.pop("params_resolved", None)
     reader = _Reader(params)
     net = reader._dataclass(Network, data, "")
     problems += reader.problems
-    if net is _FAIL or problems:
+    if net is _FAIL:
+        raise DescriptionError(problems + reader.node_problems, source)
+    net.params = params if declared or not isinstance(resolved, dict) else \
+        {str(k): v for k, v in resolved.items()}
+    problems += value_problems(net)
+    if problems:
         raise DescriptionError(problems, source)
-    net.params = params
-    net.check(source)
     return net
+
+
+def type_problems(net: Network) -> list[str]:
+    """What reading ``net`` back as a file would find wrong in its types (empty when it reads).
+
+    Used by :func:`spikemem.ir.network.validate`, so a network built in Python gets the
+    messages a file gets, with the value problems of every node that could be read.
+    """
+    reader = _Reader(dict(net.params))
+    data = _plain(net)
+    data["params"] = {}  # the params were used already; their values are not re-checked here
+    if reader._dataclass(Network, data, "") is not _FAIL:
+        return []
+    return reader.problems + reader.node_problems
 
 
 def _resolve_params(raw: Any, overrides: dict[str, float]) -> tuple[dict[str, float], list[str]]:
@@ -189,12 +242,17 @@ def _resolve_params(raw: Any, overrides: dict[str, float]) -> tuple[dict[str, fl
 
 
 def to_dict(net: Network) -> dict[str, Any]:
-    """The file form of ``net`` (numbers resolved; ``params`` kept for the record)."""
+    """The file form of ``net``: every number computed.
+
+    The params the numbers came from are kept as a record under
+    ``params_resolved``, not as ``params``: loading the file with an override of
+    one of them is an error (nothing in the file would change), not a silent no-op.
+    """
     out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
     body = _plain(net)
     params = body.pop("params")
     if params:
-        out["params"] = params
+        out[RESOLVED_PARAMS] = params
     out.update(body)
     return out
 
@@ -208,6 +266,10 @@ def _plain(obj: Any) -> Any:
         return [_plain(v) for v in obj]
     if isinstance(obj, dict):
         return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
     return obj
 
 
@@ -233,7 +295,12 @@ def load(path: str | Path, overrides: dict[str, float] | None = None) -> Network
     if not path.exists():
         raise DescriptionError([f"no such file (model files end in .yaml, .yml or .json)"], str(path))
     fmt = "json" if path.suffix == ".json" else "yaml"
-    return loads(path.read_text(), str(path), fmt, overrides)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DescriptionError([f"not a text file ({exc.reason} at byte {exc.start}): a description is "
+                                f"YAML or JSON text"], str(path)) from None
+    return loads(text, str(path), fmt, overrides)
 
 
 def dumps(net: Network, fmt: str = "yaml") -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from spikemem.errors import DescriptionError
-from spikemem.ir.neurons import SOURCES, IFCurrExp, NeuronModel
+from spikemem.ir.neurons import INITIAL_STATE, SOURCES, IFCurrExp, NeuronModel
 from spikemem.ir.synapses import (STDP, Connector, Distribution, FromList, OneToOne,
                                   Static, SynapseDynamics)
 
@@ -46,11 +46,28 @@ class Probe:
     variables: list[str] = field(default_factory=lambda: ["spikes"])
 
 
+DelayConvention = Literal["pynn", "spinnaker"]
+
+
 @dataclass
 class Network:
-    """A whole description. ``dt`` in ms; ``seed`` drives every random draw."""
+    """A whole description. ``dt`` in ms; ``seed`` drives every random draw.
+
+    ``delay_convention`` says what a projection's delay of d steps means:
+
+    - ``"pynn"`` (the default): what it means in PyNN on NEST and in plain Brian2:
+      the spike reaches the target d steps after its source fired, and the target
+      can fire at the earliest one step later (step t + d + 1). A PyNN user's
+      numbers carry over unchanged.
+    - ``"spinnaker"``: sPyNNaker's meaning: the target can fire at step t + d
+      (the CA3 models, written for SpiNNaker, use it).
+
+    :func:`spikemem.ir.timing.arrival_steps` turns either into the one number
+    the backends use.
+    """
     name: str = "network"
     dt: float = 0.1
+    delay_convention: DelayConvention = "pynn"
     seed: int = 0
     populations: list[Population] = field(default_factory=list)
     projections: list[Projection] = field(default_factory=list)
@@ -96,7 +113,20 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def validate(net: Network) -> list[str]:
-    """Every problem of ``net`` at once, each with the path of its field."""
+    """Every problem of ``net`` at once, each with the path of its field.
+
+    A network built in Python is first read back as a file would be
+    (:func:`spikemem.ir.io.type_problems`), so a wrong type (``weight="2 nA"``)
+    gets the same message as in a file, together with the value problems of
+    every node that could be read.
+    """
+    from spikemem.ir.io import type_problems  # io builds on this module
+
+    return type_problems(net) or value_problems(net)
+
+
+def value_problems(net: Network) -> list[str]:
+    """The problems of the values of ``net``, whose fields all have the right types."""
     out: list[str] = []
     if not net.dt > 0:
         out.append(f"dt: must be > 0 ms, got {net.dt}")
@@ -112,6 +142,11 @@ def validate(net: Network) -> list[str]:
         if not (isinstance(pop.size, int) and pop.size >= 1):
             out.append(f"{path}.size: must be an integer >= 1, got {pop.size}")
         out += [f"{path}.model.{f}: {m}" for f, m in pop.model.problems()]
+        init_field = INITIAL_STATE.get(type(pop.model))
+        init = getattr(pop.model, init_field, None) if init_field else None
+        if isinstance(init, (list, tuple)) and isinstance(pop.size, int) and len(init) != pop.size:
+            out.append(f"{path}.model.{init_field}: needs one value per neuron ({pop.size}), "
+                       f"got {len(init)}")
         if isinstance(pop.model, IFCurrExp) and net.dt > 0:
             steps = pop.model.tau_refrac / net.dt
             if abs(steps - round(steps)) > 1e-9:
@@ -153,7 +188,7 @@ def validate(net: Network) -> list[str]:
                 if len(pair) == 2 and not (0 <= pair[0] < names[proj.pre].size
                                            and 0 <= pair[1] < names[proj.post].size):
                     out.append(f"{path}.connector.connections[{c}]: index out of range {pair}")
-        if not isinstance(proj.weight, (int, float, list)):
+        if hasattr(proj.weight, "problems"):
             out += [f"{path}.weight.{f}: {m}" for f, m in proj.weight.problems()]
         elif isinstance(proj.weight, (int, float)) and proj.weight < 0:
             out.append(f"{path}.weight: must be >= 0 (the receptor gives the sign), got {proj.weight}")

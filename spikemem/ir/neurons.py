@@ -9,13 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from spikemem.ir.synapses import DISTRIBUTIONS, Distribution
+
+#: an initial state: one number for every neuron, a distribution drawn from the network
+#: seed (:func:`spikemem.ir.connectivity.initial_values`), or one value per neuron
+InitialValue = float | Distribution | list[float]
+
 
 @dataclass
 class IFCurrExp:
     """Leaky integrate-and-fire neuron with exponential current synapses (PyNN ``IF_curr_exp``).
 
     cm (nF), tau_m / tau_refrac / tau_syn_E / tau_syn_I (ms), v_rest / v_reset /
-    v_thresh / v_init (mV), i_offset (nA). A neuron fires in a step where
+    v_thresh (mV), i_offset (nA). ``v_init`` (mV) is a number, a ``normal`` /
+    ``uniform`` distribution or one value per neuron. A neuron fires in a step where
     ``v >= v_thresh`` after the membrane update, then ``v`` is held at
     ``v_reset`` for ``round(tau_refrac / dt)`` steps, while its synaptic
     currents keep decaying.
@@ -41,7 +48,7 @@ class IFCurrExp:
     v_reset: float = -65.0
     v_thresh: float = -50.0
     i_offset: float = 0.0
-    v_init: float = -65.0
+    v_init: InitialValue = -65.0
     integration: Literal["exact", "fixed_step"] = "exact"
 
     recordables: ClassVar[tuple[str, ...]] = ("spikes", "v", "isyn_exc", "isyn_inh")
@@ -55,7 +62,7 @@ class IFCurrExp:
             out.append(("tau_refrac", f"must be >= 0, got {self.tau_refrac}"))
         if self.v_reset >= self.v_thresh:
             out.append(("v_reset", f"must be below v_thresh ({self.v_thresh}), got {self.v_reset}"))
-        return out
+        return out + initial_value_problems("v_init", self.v_init)
 
 
 @dataclass
@@ -66,14 +73,15 @@ class LIF:
     ``mem = beta * mem_prev + input - reset * threshold`` (``reset="subtract"``) or
     ``mem = beta * mem_prev * (1 - reset) + input`` (``reset="zero"``); a spike when
     ``mem > threshold``. ``input`` is the sum of the weights of the spikes that
-    arrive in the step (excitatory positive, inhibitory negative).
+    arrive in the step (excitatory positive, inhibitory negative). ``mem_init`` is a
+    number, a ``normal`` / ``uniform`` distribution or one value per neuron.
     """
 
     kind: ClassVar[str] = "LIF"
     beta: float = 0.9
     threshold: float = 1.0
     reset: Literal["subtract", "zero"] = "subtract"
-    mem_init: float = 0.0
+    mem_init: InitialValue = 0.0
 
     recordables: ClassVar[tuple[str, ...]] = ("spikes", "mem")
 
@@ -83,7 +91,7 @@ class LIF:
             out.append(("beta", f"must be in [0, 1], got {self.beta}"))
         if not self.threshold > 0:
             out.append(("threshold", f"must be > 0, got {self.threshold}"))
-        return out
+        return out + initial_value_problems("mem_init", self.mem_init)
 
 
 @dataclass
@@ -111,6 +119,8 @@ class SpikeSource:
 class Poisson:
     """Poisson spikes at ``rate`` (Hz) from ``start`` for ``duration`` (ms).
 
+    ``duration: null`` (None, the default) means until the end of the run.
+
     spikemem draws the spike times itself from the network seed (one
     Bernoulli draw per step with p = rate * dt), so every backend receives
     the same spikes.
@@ -119,7 +129,7 @@ class Poisson:
     kind: ClassVar[str] = "Poisson"
     rate: float = 1.0
     start: float = 0.0
-    duration: float = 1.0e9
+    duration: float | None = None
 
     recordables: ClassVar[tuple[str, ...]] = ("spikes",)
 
@@ -127,11 +137,24 @@ class Poisson:
         out = []
         if self.rate < 0:
             out.append(("rate", f"must be >= 0 Hz, got {self.rate}"))
-        if self.start < 0 or self.duration < 0:
-            out.append(("start", "start and duration must be >= 0 ms"))
+        if self.start < 0:
+            out.append(("start", f"must be >= 0 ms, got {self.start}"))
+        if self.duration is not None and self.duration < 0:
+            out.append(("duration", f"must be >= 0 ms (or null: until the end), got {self.duration}"))
         return out
 
 
 NeuronModel = IFCurrExp | LIF | SpikeSource | Poisson
 NEURON_MODELS = (IFCurrExp, LIF, SpikeSource, Poisson)
 SOURCES = (SpikeSource, Poisson)
+
+
+#: the field that holds each model's initial state
+INITIAL_STATE = {IFCurrExp: "v_init", LIF: "mem_init"}
+
+
+def initial_value_problems(name: str, value: InitialValue) -> list[tuple[str, str]]:
+    """Problems of an initial-state field (its length is checked against the population)."""
+    if isinstance(value, DISTRIBUTIONS):
+        return [(f"{name}.{f}", m) for f, m in value.problems()]
+    return []
