@@ -62,7 +62,9 @@ class UnknownOption(SpikememError, TypeError):
 def check_options(backend: str, options: dict[str, Any] | list[str] | tuple[str, ...]) -> None:
     """Raise :class:`UnknownOption` naming every option in ``options`` that ``backend`` does not take,
     what it takes, and which backends take the option instead."""
-    allowed = OPTIONS[backend]
+    allowed = OPTIONS.get(backend)
+    if allowed is None:  # a backend registered without an options table checks its own
+        return
     wrong = [name for name in options if name not in allowed]
     if not wrong:
         return
