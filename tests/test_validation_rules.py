@@ -110,6 +110,18 @@ class Rule:
 
 
 RULES = [
+    Rule("v_init one value per neuron", model(2, "v_init", [-65.0, -60.0]), "populations[2].model.v_init",
+         "needs one value per neuron (3), got 2", model(2, "v_init", [-65.0, -60.0, -55.0])),
+    Rule("mem_init one value per neuron", model(4, "mem_init", [0.0] * 4), "populations[4].model.mem_init",
+         "needs one value per neuron (3), got 4", model(4, "mem_init", Uniform(0.0, 0.5))),
+    Rule("v_init distribution", model(3, "v_init", Normal(-60.0, -1.0)), "populations[3].model.v_init.std",
+         "must be >= 0, got -1.0", model(3, "v_init", Normal(-60.0, 1.0))),
+    Rule("weight list >= 0", proj(2, "weight", [0.5, -0.7]), "projections[2].weight[1]",
+         "must be >= 0 (the receptor gives the sign), got -0.7", proj(2, "weight", [0.5, 0.0])),
+    Rule("weight list one per synapse", proj(2, "weight", [0.5, 0.7, 0.9]), "projections[2].weight",
+         "the list has 3 values but the connector makes 2 synapses", proj(2, "weight", [0.9, 0.7])),
+    Rule("plastic weight list inside bounds", proj(5, "weight", [0.5] * 8 + [2.5]), "projections[5].weight[8]",
+         "initial weight 2.5 outside [w_min, w_max] = [0.0, 2.0]", proj(5, "weight", [0.5] * 8 + [2.0])),
     # -- network.py: the network and its populations
     Rule("dt>0", net_field("dt", 0.0), "dt", "must be > 0 ms, got 0.0", net_field("dt", 0.25)),
     Rule("dt>0 negative", net_field("dt", -0.5), "dt", "must be > 0 ms, got -0.5", net_field("dt", 0.125)),
@@ -118,7 +130,7 @@ RULES = [
     Rule("population name identifier", add_population("2readout"), "populations[6].name",
          "'2readout' must be an identifier", add_population("readout_2")),
     Rule("population size >= 1", pop(4, "size", 0), "populations[4].size", "must be an integer >= 1, got 0",
-         pop(4, "size", 1)),
+         pop(4, "size", 3)),
     Rule("tau_refrac whole steps", model(2, "tau_refrac", 0.75), "populations[2].model.tau_refrac",
          "must be a whole number of steps (dt=0.5 ms), got 0.75", model(2, "tau_refrac", 1.5)),
     Rule("spike_times one list per neuron", model(0, "spike_times", [[0.0], [1.0]]),

@@ -31,27 +31,46 @@ def rng_for(net: Network, key: str) -> np.random.Generator:
     return np.random.default_rng([net.seed, zlib.crc32(key.encode())])
 
 
+def synapse_count(net: Network, proj: Projection) -> int:
+    """How many synapses ``proj`` makes (without drawing weights; drawn for ``fixed_probability``)."""
+    c = proj.connector
+    n_pre, n_post = net.population(proj.pre).size, net.population(proj.post).size
+    if isinstance(c, OneToOne):
+        return n_pre
+    if isinstance(c, FromList):
+        return len(c.connections)
+    if isinstance(c, AllToAll):
+        return n_pre * n_post - (0 if c.allow_self_connections else min(n_pre, n_post))
+    return len(_pairs(net, proj, n_pre, n_post, rng_for(net, f"projection:{proj.name}"))[0])
+
+
 def connect(net: Network, proj: Projection) -> Synapses:
     """The synapses of ``proj``, in the connector's order (row-major over pre, then post)."""
     n_pre, n_post = net.population(proj.pre).size, net.population(proj.post).size
     c = proj.connector
     rng = rng_for(net, f"projection:{proj.name}")
-    if isinstance(c, OneToOne):
-        i = j = np.arange(n_pre)
-    elif isinstance(c, FromList):
-        pairs = np.asarray(c.connections, dtype=np.int64).reshape(-1, 2)
-        i, j = pairs[:, 0], pairs[:, 1]
-    else:
-        ii, jj = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
-        keep = np.ones((n_pre, n_post), dtype=bool)
-        if isinstance(c, FixedProbability):
-            keep = rng.random((n_pre, n_post)) < c.p
-        if isinstance(c, (AllToAll, FixedProbability)) and not c.allow_self_connections:
-            keep &= ii != jj
-        i, j = ii[keep], jj[keep]
+    i, j = _pairs(net, proj, n_pre, n_post, rng)
     w = _weights(proj, len(i), rng)
     return Synapses(i=np.asarray(i, dtype=np.int64), j=np.asarray(j, dtype=np.int64), w=w,
                     delay=proj.delay)
+
+
+def _pairs(net: Network, proj: Projection, n_pre: int, n_post: int,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Pre and post indices in the connector's order (draws from ``rng`` for fixed_probability)."""
+    c = proj.connector
+    if isinstance(c, OneToOne):
+        return np.arange(n_pre), np.arange(n_pre)
+    if isinstance(c, FromList):
+        pairs = np.asarray(c.connections, dtype=np.int64).reshape(-1, 2)
+        return pairs[:, 0], pairs[:, 1]
+    ii, jj = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
+    keep = np.ones((n_pre, n_post), dtype=bool)
+    if isinstance(c, FixedProbability):
+        keep = rng.random((n_pre, n_post)) < c.p
+    if isinstance(c, (AllToAll, FixedProbability)) and not c.allow_self_connections:
+        keep &= ii != jj
+    return ii[keep], jj[keep]
 
 
 def _weights(proj: Projection, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -192,6 +192,8 @@ def value_problems(net: Network) -> list[str]:
             out += [f"{path}.weight.{f}: {m}" for f, m in proj.weight.problems()]
         elif isinstance(proj.weight, (int, float)) and proj.weight < 0:
             out.append(f"{path}.weight: must be >= 0 (the receptor gives the sign), got {proj.weight}")
+        elif not isinstance(proj.weight, (int, float)):
+            out += _weight_list_problems(net, proj, path, names)
         if net.dt > 0:
             steps = proj.delay / net.dt
             if steps < 1 - 1e-9 or abs(steps - round(steps)) > 1e-9:
@@ -208,6 +210,26 @@ def value_problems(net: Network) -> list[str]:
             if v not in allowed:
                 out.append(f"{path}.variables: '{v}' cannot be recorded from "
                            f"{type(names[probe.population].model).__name__} (can: {', '.join(allowed)})")
+    return out
+
+
+def _weight_list_problems(net: Network, proj: Projection, path: str,
+                          names: dict[str, Population]) -> list[str]:
+    """A per-synapse weight list: one value >= 0 for each synapse the connector makes."""
+    from spikemem.ir.connectivity import synapse_count  # connectivity builds on this module
+
+    out = []
+    negative = [k for k, w in enumerate(proj.weight) if w < 0]
+    if negative:
+        out.append(f"{path}.weight[{negative[0]}]: must be >= 0 (the receptor gives the sign), "
+                   f"got {proj.weight[negative[0]]}")
+    sizes_ok = all(r in names and isinstance(names[r].size, int) and names[r].size >= 1
+                   for r in (proj.pre, proj.post))
+    if sizes_ok and not proj.connector.problems():
+        n = synapse_count(net, proj)
+        if n != len(proj.weight):
+            out.append(f"{path}.weight: the list has {len(proj.weight)} values but the connector makes "
+                       f"{n} synapses (one weight per synapse, in the connector's order)")
     return out
 
 
@@ -235,4 +257,11 @@ def _synapse_problems(proj: Projection, path: str, names: dict[str, Population],
             syn.weights.w_min <= proj.weight <= syn.weights.w_max:
         out.append(f"{path}.weight: initial weight {proj.weight} outside "
                    f"[w_min, w_max] = [{syn.weights.w_min}, {syn.weights.w_max}]")
+    elif (isinstance(proj.weight, (list, tuple)) or hasattr(proj.weight, "__array__")) \
+            and not syn.weights.problems():
+        outside = [k for k, w in enumerate(proj.weight) if not syn.weights.w_min <= w <= syn.weights.w_max]
+        if outside:
+            out.append(f"{path}.weight[{outside[0]}]: initial weight {proj.weight[outside[0]]} outside "
+                       f"[w_min, w_max] = [{syn.weights.w_min}, {syn.weights.w_max}]"
+                       + (f" ({len(outside)} weights outside)" if len(outside) > 1 else ""))
     return out
