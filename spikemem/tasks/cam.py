@@ -172,18 +172,28 @@ def parse_ops(raw: list[Any], n_cues: int, n_bits: int, source: str) -> list[Op]
 
 
 def random_ops(n_cues: int, n_bits: int, n_ops: int = 100, seed: int = 0,
-               spacing: int = 8) -> list[Op]:
+               spacing: int = 8, density: float | None = None) -> list[Op]:
     """A valid random sequence: learns on random cues (so overwrites happen), recalls
-    by cue (never-learned cues included) and by content with 1-3-bit and larger fragments."""
+    by cue (never-learned cues included) and by content with 1-3-bit and larger fragments.
+
+    ``spacing`` (ms) separates consecutive operations. Each learned content sets each bit
+    with a probability drawn per learn from U(0.1, 0.5), or with ``density`` (0 < density
+    <= 1) when given; one random bit is always set. With ``density`` the random draws are
+    the same, so only the contents' bits change.
+    """
     if spacing < max(MIN_SPACING_MS.values()):
         raise ValueError(f"spacing must be >= {max(MIN_SPACING_MS.values())} ms, got {spacing}")
+    if density is not None and not 0.0 < density <= 1.0:
+        raise ValueError(f"density must be in (0, 1] (the fraction of bits set in a learned content), "
+                         f"got {density}")
     rng = np.random.default_rng(seed)
     ops: list[Op] = []
     for k in range(n_ops):
         t = k * spacing
         kind = "learn" if k == 0 else rng.choice(OP_KINDS, p=[0.35, 0.3, 0.35])
         if kind == "learn":
-            bits = rng.random(n_bits) < rng.uniform(0.1, 0.5)
+            draws, p_bit = rng.random(n_bits), rng.uniform(0.1, 0.5)  # in this order: seeds keep their sequences
+            bits = draws < (p_bit if density is None else density)
             bits[rng.integers(n_bits)] = True
             ops.append(Op(t, "learn", int(rng.integers(n_cues)), tuple(int(b) for b in bits)))
         elif kind == "recall_cue":
