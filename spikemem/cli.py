@@ -325,9 +325,9 @@ def _plot_cam(run: Any, path: str) -> None:
 
     short = {"learn": "L", "recall_cue": "C", "recall_content": "F"}
     marks = [(op.t, f"{short[op.op]}{'' if op.cue is None else op.cue}") for op in run.ops]
-    ax = raster(run.result, marks=marks if len(run.ops) <= 60 else ())
-    ax.set_title(f"CA3 memory: {run.correct}/{len(run.ops)} operations right "
-                 f"(L = learn, C = recall by cue, F = recall by content)", fontsize=9)
+    raster(run.result, marks=marks if len(run.ops) <= 60 else (),
+           title=f"CA3 memory: {run.correct}/{len(run.ops)} operations right "
+                 f"(L = learn, C = recall by cue, F = recall by content)")
     plt.tight_layout()
     plt.savefig(path, dpi=120)
     plt.close()
@@ -379,7 +379,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         import matplotlib.pyplot as plt
 
         from spikemem.plotting import raster
-        raster(result)
+        raster(result, title=f"{net.name}: {args.duration:g} ms on {args.backend}")
         plt.tight_layout()
         plt.savefig(args.plot, dpi=120)
         plt.close()
