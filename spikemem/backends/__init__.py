@@ -33,11 +33,11 @@ FEATURES: dict[str, frozenset[str]] = {
     }),
     # delays of 2 steps or more (pynn_plan.py); STDP runs on the host, exactly
     "pynn.nest": frozenset({
-        "IFCurrExp.exact", "SpikeSource", "one_to_one", "all_to_all", "fixed_probability",
+        "IFCurrExp.exact", "SpikeSource", "Poisson", "one_to_one", "all_to_all", "fixed_probability",
         "from_list", "static", "stdp", "stdp.nearest", "stdp.multiplicative", "stdp.gate", "delays",
     }),
     # what the suite can afford to check on pyNN.brian2 (each network compiles for ~20 s there);
-    # it also runs the plastic CA3 event for event as Brian2, one step at a time (about 10 minutes)
+    # it also runs the plastic CA3 event for event as Brian2, one step at a time (about 28 s for the functional experiment; tests/test_pynn_backend.py)
     "pynn.brian2": frozenset({"IFCurrExp.exact", "SpikeSource", "one_to_one", "all_to_all", "fixed_probability",
                               "from_list", "static", "delays"}),
     # runs need a SpiNNaker board; here it maps on a virtual one (spikemem.export.spinnaker)
