@@ -145,3 +145,14 @@ def test_segmented_runs_equal_one_run_and_a_new_compile_ends_the_old():
     spikemem.compile(net, backend="pynn.nest")
     with pytest.raises(spikemem.SpikememError, match="was ended"):
         sim.run(1.0)
+
+
+def test_one_cue_cam_on_nest_matches_brian2():
+    """A plastic projection onto a population of one neuron (NEST hands back bare numbers)."""
+    ops = cam.random_ops(1, 6, n_ops=12, seed=0)
+    reference = cam.run_ops(ops, 1, 6)
+    on_nest = cam.run_ops(ops, 1, 6, backend="pynn.nest")
+    assert any(op.op == "learn" for op in ops) and reference.correct == len(ops)
+    assert sum(len(t.times) for t in reference.result.spikes.values()) > 0
+    assert on_nest.correct == len(ops), on_nest.mismatches()
+    assert_same_run(reference, on_nest)

@@ -146,6 +146,7 @@ class PyNNSimulation:
         self._step = 0  # IR steps the user has run (recordings cover steps < _step)
         self._computed = 0  # IR steps the engine has computed (NEST: one more than _step)
         self._ahead = 1 if plan.engine.name == "pynn.nest" else 0
+        self._fed = 0  # Poisson spikes of steps < _fed are on the engine
         self._shift = plan.time_shift
         self._poisson_rng = {c.name: rng_for(net, f"population:{c.name}") for c in plan.populations if c.poisson}
         self._rules: dict[str, GatedPairRule] = {}
@@ -182,11 +183,17 @@ class PyNNSimulation:
         start = time.perf_counter()
         end = self._step + steps
         target = end + self._ahead
-        self._feed_poisson(self._computed, target)
+        # a source spike must reach its generator before the engine's clock passes it, and
+        # PyNN's clock runs a step ahead: feed one step beyond what this run computes
+        self._feed_poisson(self._fed, target + 1)
+        self._fed = target + 1
         while self._computed < target:
             stop = self._next_stop(target)
-            if self._engine_time(stop) <= 0:  # PyNN's first run must be at least a step long
-                stop = target
+            if self._engine_time(stop) <= 0:
+                # PyNN's first run must be at least a step long: take the fewest steps that are.
+                # Step 0 then runs with the next one; the plan gives NEST a lead step whenever a
+                # plastic projection could see a spike in step 0, so nothing it does is stale
+                stop = min(target, 2 - self.plan.lead_steps)
             if self._engine_time(stop) <= 0:
                 raise ValueError(f"{self.plan.engine.name} cannot run less than {2 * self.net.dt} ms "
                                  "in its first run")
@@ -257,32 +264,23 @@ class PyNNSimulation:
     # -- reading -------------------------------------------------------------
 
     def _collect(self) -> Result:
-        dt, shift = self.net.dt, self._shift * self.net.dt
+        dt = self.net.dt
         result = Result(t_stop=self._step * dt, dt=dt)
         for cell in self.plan.populations:
             if not cell.record:
                 continue
-            block = self.built.populations[cell.name].get_data(clear=False)
-            segment = block.segments[-1]
             if "spikes" in cell.record:
-                idx, times = [], []
-                for k, train in enumerate(segment.spiketrains):
-                    t = np.round((np.asarray(train.magnitude, dtype=float) - shift) / dt) * dt
-                    idx.append(np.full(len(t), k, dtype=np.int64))
-                    times.append(t)
-                i = np.concatenate(idx) if idx else np.zeros(0, np.int64)
-                t = np.concatenate(times) if times else np.zeros(0)
+                i, steps = self._io.recorded_spikes(cell.name)
+                keep = (steps >= 0) & (steps < self._step)  # the engine runs ahead of the user's time
+                i, t = i[keep], steps[keep] * dt
                 order = np.lexsort((i, t))
                 result.spikes[cell.name] = SpikeTrains(cell.size, i[order], t[order])
             for variable in (v for v in cell.record if v != "spikes"):
-                signal = next(s for s in segment.analogsignals if s.name == variable)
-                # NEST samples at the end of its step (IR step k - shift), Brian2 at the start of the next
-                late = 0 if self.plan.engine.name == "pynn.nest" else 1
-                sample_t = np.round(np.asarray(signal.times.magnitude) / dt).astype(int) - self._shift - late
-                keep = (sample_t >= 0) & (sample_t < self._step)
-                values = np.full((self._step, cell.size), np.nan)
-                values[sample_t[keep]] = np.asarray(signal.magnitude)[keep]
-                result.state.setdefault(cell.name, {})[variable] = values
+                steps, values = self._io.recorded_samples(cell.name, variable)
+                keep = (steps >= 0) & (steps < self._step)
+                rows = np.full((self._step, cell.size), np.nan)
+                rows[steps[keep]] = values[keep]
+                result.state.setdefault(cell.name, {})[variable] = rows
         for proj in self.net.projections:
             if isinstance(proj.synapse, STDP):
                 result.weights[proj.name] = self.weights(proj.name)
@@ -363,6 +361,19 @@ class _PyNNIO:
         return (np.concatenate(idx) if idx else np.zeros(0, np.int64),
                 np.concatenate(steps) if steps else np.zeros(0, np.int64))
 
+    def recorded_spikes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every recorded spike of a population: (indices, IR steps), through PyNN."""
+        return self._all_spikes(name)
+
+    def recorded_samples(self, name: str, variable: str) -> tuple[np.ndarray, np.ndarray]:
+        """A recorded state variable through PyNN: (IR step of each row, rows (n, size))."""
+        dt = self.s.net.dt
+        segment = self.s.built.populations[name].get_data(clear=False).segments[-1]
+        signal = next(s for s in segment.analogsignals if s.name == variable)
+        # pyNN.brian2 samples at the start of the step after the IR's sample
+        steps = np.round(np.asarray(signal.times.magnitude) / dt).astype(np.int64) - self.s._shift - 1
+        return steps, np.asarray(signal.magnitude, dtype=float)
+
     def new_spikes(self, stop: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out = {}
         for name in self.watched():
@@ -433,14 +444,47 @@ class _NestIO(_PyNNIO):
                                 f"{p.pre} and {p.post} with its label, the plan {len(p.connections)}; "
                                 "the host cannot tell them apart (two projections share a label?)")
         first_pre, first_post = pre_nodes[0].global_id, post_nodes[0].global_id
-        src = np.asarray(conns.get("source"), dtype=np.int64) - first_pre
-        tgt = np.asarray(conns.get("target"), dtype=np.int64) - first_post
+        # one connection gives bare numbers
+        src = np.atleast_1d(np.asarray(conns.get("source"), dtype=np.int64)) - first_pre
+        tgt = np.atleast_1d(np.asarray(conns.get("target"), dtype=np.int64)) - first_post
         n_post = self.s.net.population(p.post).size
         index = {int(a) * n_post + int(b): k for k, (a, b) in enumerate(p.connections)}
         perm = np.asarray([index[int(a) * n_post + int(b)] for a, b in zip(src, tgt)], dtype=np.int64)
         sign = 1000.0 * p.weight_sign  # nA -> pA, and NEST's sign for inhibition
         self._order[name] = (conns, perm, sign)
         return self._order[name]
+
+    def _events(self, name: str, device: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """A PyNN recording device's events as NEST holds them, and each sender's index.
+
+        Read from NEST itself: PyNN drops events stamped after its own clock, and its
+        clock (a rounded difference) can fall a rounding error short of the last step
+        NEST ran, which would lose the last recorded row.
+        """
+        events = {k: np.atleast_1d(np.asarray(v)) for k, v in device.get("events").items()}
+        first = self.s.built.populations[name].node_collection[0].global_id
+        return events, events["senders"].astype(np.int64) - first
+
+    def recorded_spikes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every recorded spike of a population: (indices, IR steps)."""
+        events, i = self._events(name, self.s.built.populations[name].recorder._spike_detector.device)
+        steps = np.round(events["times"].astype(float) / self.s.net.dt).astype(np.int64) - self.s._shift
+        return i, steps
+
+    def recorded_samples(self, name: str, variable: str) -> tuple[np.ndarray, np.ndarray]:
+        """A recorded state variable: (IR step of each row, rows (n, size)).
+
+        NEST samples at the end of its step: a sample stamped at engine step k is IR step
+        k - time_shift.
+        """
+        pop = self.s.built.populations[name]
+        events, i = self._events(name, pop.recorder._multimeter.device)
+        stamp = np.round(events["times"].astype(float) / self.s.net.dt).astype(np.int64)
+        values = events[pop.celltype.variable_map[variable]].astype(float)
+        first_stamp = int(stamp.min()) if len(stamp) else 0
+        rows = np.full((int(stamp.max()) - first_stamp + 1 if len(stamp) else 0, pop.size), np.nan)
+        rows[stamp - first_stamp, i] = values
+        return np.arange(len(rows), dtype=np.int64) + first_stamp - self.s._shift, rows
 
     def new_spikes(self, stop: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Spikes of the steps since the last call up to ``stop - 1``.
@@ -453,14 +497,13 @@ class _NestIO(_PyNNIO):
         out = {}
         dt, shift = self.s.net.dt, self.s._shift
         for name, recorder in self._recorders.items():
-            events = recorder.get("events")
+            events, i = self._events(name, recorder)
             nodes = self.s.built.populations[name].node_collection
-            first = nodes[0].global_id
-            i = np.asarray(events["senders"], dtype=np.int64) - first
-            t = np.round(np.asarray(events["times"], float) / dt).astype(np.int64) - shift
+            t = np.round(events["times"].astype(float) / dt).astype(np.int64) - shift
             recorder.set(n_events=0)
             delivered = (t >= self._known) & (t < stop - 1)
-            last_spike = np.round(np.asarray(nodes.get("t_spike"), float) / dt).astype(np.int64) - shift
+            # a population of one neuron gives a bare number
+            last_spike = np.round(np.atleast_1d(np.asarray(nodes.get("t_spike"), float)) / dt).astype(np.int64) - shift
             latest = np.nonzero(last_spike == stop - 1)[0]
             i = np.concatenate([i[delivered], latest])
             t = np.concatenate([t[delivered], np.full(len(latest), stop - 1, dtype=np.int64)])

@@ -263,7 +263,7 @@ def plan(net: Network, engine: str, approximations: tuple[str, ...] | frozenset[
         setup["spike_precision"] = "on_grid"
     if engine == "pynn.spinnaker":
         setup = {"timestep": dt}
-    lead = 1 if engine == "pynn.nest" and _input_in_first_step(net) else 0
+    lead = 1 if engine == "pynn.nest" and (_input_in_first_step(net) or _plastic_spike_in_first_step(net)) else 0
     shift = (eng.time_shift + lead) * dt
     cells, recorded = [], net.recorded()
     for pop in net.populations:
@@ -312,6 +312,24 @@ def _input_in_first_step(net: Network) -> bool:
             return True
         if isinstance(m, Poisson) and m.start < net.dt and m.rate > 0:
             return True
+    return False
+
+
+def _plastic_spike_in_first_step(net: Network) -> bool:
+    """Whether a neuron at either end of an STDP projection can fire in step 0 without input.
+
+    The host steps plasticity after each engine run, and without a lead step PyNN's first
+    run on NEST must cover steps 0 and 1 together, delivering step 0's spikes before the host
+    has applied that step's weight changes. A neuron fires in step 0 only if one input-free
+    update from ``v_init`` reaches threshold (within a margin: a lead step is always safe).
+    """
+    ends = {name for p in net.projections if isinstance(p.synapse, STDP) for name in (p.pre, p.post)}
+    for pop in net.populations:
+        if pop.name in ends and isinstance(pop.model, IFCurrExp):
+            c = ifcurrexp_step(pop.model, net.dt)
+            v1 = c.v_inf + (initial_values(net, pop) - c.v_inf) * c.p22
+            if np.any(v1 >= pop.model.v_thresh - 1e-6):
+                return True
     return False
 
 
