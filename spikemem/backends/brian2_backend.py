@@ -1,7 +1,9 @@
 """The Brian2 backend: the reference semantics of every description.
 
 Targets: ``"numpy"`` (no compilation), ``"cython"`` (compiled once per
-machine, then cached) and ``"cpp_standalone"`` (a whole program per run; one
+machine, then cached) and ``"cpp_standalone"`` (a whole C++ program, compiled
+once per network structure and cached; new stimuli, initial values, weights and
+parameters only rerun it, see :mod:`spikemem.backends.brian2_standalone`; one
 ``run`` per simulation).
 
 How the IR maps onto Brian2, and why:
@@ -34,9 +36,9 @@ How the IR maps onto Brian2, and why:
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -119,7 +121,11 @@ class _Built:
 
 
 def compile(net: Network, target: str = "numpy", standalone_dir: str | None = None) -> "Brian2Simulation":
-    """Build ``net`` for Brian2 on ``target`` (``numpy``, ``cython`` or ``cpp_standalone``)."""
+    """Build ``net`` for Brian2 on ``target`` (``numpy``, ``cython`` or ``cpp_standalone``).
+
+    ``standalone_dir``: the cache of compiled ``cpp_standalone`` programs, one folder per
+    network structure (default: :func:`spikemem.backends.brian2_standalone.default_cache_dir`).
+    """
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
     for k, pop in enumerate(net.populations):
@@ -132,16 +138,24 @@ class Brian2Simulation:
     """A network built in its own ``brian2.Network`` (two simulations never share state)."""
 
     def __init__(self, net: Network, target: str, standalone_dir: str | None):
-        import brian2 as b2
-
-        self.net, self.target, self._b2 = net, target, b2
+        self.net, self.target = net, target
         self._t = 0.0
         self._poisson_rng = {p.name: rng_for(net, f"population:{p.name}")
                              for p in net.populations if isinstance(p.model, Poisson)}
         if target == "cpp_standalone":
-            self._dir = standalone_dir or tempfile.mkdtemp(prefix="spikemem_standalone_")
-            self._built = None  # built inside run(): standalone builds one program per run
+            from spikemem.backends import brian2_standalone
+
+            # brian2 itself is imported only if the program is not in the cache yet
+            self._b2 = None
+            self._cache = Path(standalone_dir) if standalone_dir else brian2_standalone.default_cache_dir()
+            self._built = None  # built inside run(): the duration is part of the program
+            self._tables: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+            #: what the last run did: "reused" a cached program or "compiled" one
+            self.standalone_build: str | None = None
         else:
+            import brian2 as b2
+
+            self._b2 = b2
             with _codegen_target(b2, target):
                 self._built = self._build()
                 self._network = _included(b2.Network(*self._objects(self._built)))
@@ -169,6 +183,8 @@ class Brian2Simulation:
     def _group(self, pop: Population, dt) -> object:
         b2, m = self._b2, pop.model
         name = f"pop_{pop.name}"
+        if self.target == "cpp_standalone" and isinstance(m, (SpikeSource, Poisson)):
+            return self._table_source(pop, dt, name)
         if isinstance(m, SpikeSource):
             idx, times = _source_arrays(pop.name, m.spike_times, self.net.dt)
             return b2.SpikeGeneratorGroup(pop.size, idx, times * b2.ms, clock=dt, name=name)
@@ -189,6 +205,23 @@ class Brian2Simulation:
         g = b2.NeuronGroup(pop.size, _LIF_MODEL, threshold="mem > threshold", clock=dt, name=name)
         g.beta, g.threshold, g.mem = m.beta, m.threshold, initial_values(self.net, pop)
         g.run_regularly(_LIF_STEP[m.reset], clock=dt, when="groups", name=f"{name}_step")
+        return g
+
+    def _table_source(self, pop: Population, dt, name: str) -> object:
+        """A spike source whose spikes the run arguments set (cpp_standalone).
+
+        A SpikeGeneratorGroup's spikes are compiled into the program, so here neuron k
+        fires at the steps ``table[k_next .. k_end)`` of one sorted table, a TimedArray
+        read at index ``k_next`` (``table(k_next * dt)``). Only the table's capacity is
+        part of the program.
+        """
+        b2 = self._b2
+        start, end, steps = self._tables[pop.name]
+        table = b2.TimedArray(steps, dt=dt.dt, name=f"table_{pop.name}")
+        g = b2.NeuronGroup(pop.size, "k_next : 1\nk_end : 1",
+                           threshold="k_next < k_end and table(k_next * dt) == t_in_timesteps",
+                           reset="k_next += 1", clock=dt, namespace={"table": table}, name=name)
+        g.k_next, g.k_end = start, end
         return g
 
     def _projection(self, proj: Projection, built: _Built, dt) -> None:
@@ -286,25 +319,109 @@ class Brian2Simulation:
         return result
 
     def _run_standalone(self, duration: float) -> Result:
-        b2 = self._b2
+        from spikemem.backends import brian2_standalone as standalone
+
         if self._t > 0:
             raise SpikememError("target 'cpp_standalone' builds one program per simulation and runs it "
                                 "once: call run() a single time with the whole duration, or use "
                                 "target='cython' for segmented runs")
-        b2.set_device("cpp_standalone", directory=self._dir, build_on_run=False)
+        self._tables = {p.name: self._table(p, duration) for p in self.net.populations
+                        if isinstance(p.model, (SpikeSource, Poisson))}
+        plan, built = standalone.plan(lambda recorder: self._program(recorder, duration, real=False))
+        outputs = self._outputs(built)
+        entry = standalone.lookup(self._cache, plan.key)
+        self.standalone_build = "reused" if entry else "compiled"
+        if entry is None:
+            entry = standalone.store(self._cache, plan.key, lambda folder: self._compile_program(
+                folder, duration, plan, outputs))
+        files = standalone.execute(entry, plan.run_args, plan.sizes, outputs)
+        self._t = duration
+        return self._collect_files(files)
+
+    def _program(self, b2, duration: float, real: bool) -> _Built:
+        """Build the network against ``b2`` (brian2 if ``real``, else the standalone recorder)
+        and run it for ``duration`` ms."""
+        self._b2 = b2
+        built = self._build()
+        network = b2.Network(*self._objects(built))
+        if real:
+            _included(network)
+        network.run(duration * b2.ms, namespace={})
+        return built
+
+    def _compile_program(self, folder: Path, duration: float, plan, outputs: list[str]) -> dict:
+        """Generate and compile the C++ program into ``folder``; return its manifest."""
+        import brian2 as b2
+
+        from spikemem.backends import brian2_standalone as standalone
+
+        b2.set_device("cpp_standalone", directory=str(folder), build_on_run=False)
         try:
             b2.device.reinit()
-            b2.device.activate(directory=self._dir, build_on_run=False)
-            built = self._build()
-            self._feed_poisson(built, 0.0, duration)
-            network = _included(b2.Network(*self._objects(built)))
-            network.run(duration * b2.ms, namespace={})
-            b2.device.build(directory=self._dir, compile=True, run=True, with_output=False)
-            self._t = duration
-            return self._collect(built)
+            b2.device.activate(directory=str(folder), build_on_run=False)
+            self._program(b2, duration, real=True)
+            b2.device.build(directory=str(folder), compile=True, run=False, with_output=False)
+            return standalone.manifest(b2, plan, outputs)
         finally:
             b2.device.reinit()
             b2.set_device("runtime")
+            self._b2 = None
+
+    def _table(self, pop: Population, duration: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(first, end, steps) of a source's spikes: neuron k fires at ``steps[first[k]:end[k]]``.
+
+        The table's length, part of the compiled program, is the next power of two of
+        the number of spikes, so other stimuli of about the same size reuse the program.
+        """
+        if isinstance(pop.model, SpikeSource):
+            idx, times = _source_arrays(pop.name, pop.model.spike_times, self.net.dt)
+        else:
+            idx, times = poisson_times(pop.model, pop.size, self.net.dt, 0.0, duration,
+                                       self._poisson_rng[pop.name])
+        steps = np.round(np.asarray(times) / self.net.dt)
+        order = np.lexsort((steps, idx))
+        idx, steps = np.asarray(idx)[order], steps[order]
+        counts = np.bincount(idx, minlength=pop.size)
+        end = np.cumsum(counts)
+        capacity = 1 << max(4, int(len(steps) - 1).bit_length())
+        table = np.full(capacity, -1.0)
+        table[:len(steps)] = steps
+        return (end - counts).astype(float), end.astype(float), table
+
+    def _outputs(self, built: _Built) -> list[str]:
+        """The ``object.variable`` arrays a standalone run reads back."""
+        out = [f"{mon.name}.{v}" for mon in built.spike_monitors.values() for v in ("i", "t")]
+        for name, variables in self.net.recorded().items():
+            if name in built.state_monitors:
+                names = _STATE_NAMES[type(self.net.population(name).model)]
+                out += [f"state_{name}.{names[v]}" for v in variables if v != "spikes"]
+        for proj in self.net.projections:
+            if isinstance(proj.synapse, STDP):
+                s = built.synapses[proj.name].name
+                out += [f"{s}._synaptic_pre", f"{s}._synaptic_post", f"{s}.w"]
+        return out
+
+    def _collect_files(self, files: dict[str, np.ndarray]) -> Result:
+        """A Result from the arrays a standalone program wrote (see :meth:`_outputs`)."""
+        dt = self.net.dt
+        result = Result(t_stop=self._t, dt=dt)
+        for name, variables in self.net.recorded().items():
+            pop = self.net.population(name)
+            if "spikes" in variables:
+                times = np.round(files[f"spikes_{name}.t"] * 1000.0 / dt) * dt  # the program counts in s
+                result.spikes[name] = SpikeTrains(pop.size, files[f"spikes_{name}.i"].astype(np.int64), times)
+            state = {ir: files[f"state_{name}.{b2name}"].reshape(-1, pop.size).copy()
+                     for ir, b2name in _STATE_NAMES.get(type(pop.model), {}).items()
+                     if f"state_{name}.{b2name}" in files}
+            if state:
+                result.state[name] = state
+        for proj in self.net.projections:
+            if isinstance(proj.synapse, STDP):
+                s = f"proj_{proj.name}"
+                w = np.full((self.net.population(proj.pre).size, self.net.population(proj.post).size), np.nan)
+                w[files[f"{s}._synaptic_pre"], files[f"{s}._synaptic_post"]] = files[f"{s}.w"]
+                result.weights[proj.name] = w
+        return result
 
     def _feed_poisson(self, built: _Built, t0: float, t1: float) -> None:
         b2 = self._b2
