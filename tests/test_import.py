@@ -28,6 +28,6 @@ def test_unknown_backend_lists_the_known_ones():
 
 
 def test_supporting_lists_claimed_features():
-    assert backends.supporting("stdp.gate") == ["brian2", "pynn.nest"]
-    assert backends.supporting("IFCurrExp.fixed_step") == ["brian2"]
+    assert backends.supporting("stdp.gate") == ["brian2", "pynn.nest", "torch"]
+    assert backends.supporting("IFCurrExp.fixed_step") == ["brian2", "torch"]
     assert backends.supporting("no-such-feature") == []

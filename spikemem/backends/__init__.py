@@ -22,6 +22,7 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "pynn.nest": ("spikemem.backends.pynn_backend", "pyNN.nest", "nest"),
     "pynn.brian2": ("spikemem.backends.pynn_backend", "pyNN.brian2", "pynn,brian2"),
     "pynn.spinnaker": ("spikemem.backends.pynn_backend", "pyNN.spiNNaker", "spinnaker"),
+    "torch": ("spikemem.backends.torch_backend", "torch", "torch"),
 }
 
 #: what each backend claims; tests run each behaviour on every backend that claims it
@@ -42,6 +43,12 @@ FEATURES: dict[str, frozenset[str]] = {
                               "from_list", "static", "delays"}),
     # runs need a SpiNNaker board; here it maps on a virtual one (spikemem.export.spinnaker)
     "pynn.spinnaker": frozenset(),
+    # CPU float64: Brian2's spikes (tests/test_equivalence.py, tests/test_torch_backend.py); "batch": B trials at once
+    "torch": frozenset({
+        "IFCurrExp.exact", "IFCurrExp.fixed_step", "LIF", "SpikeSource", "Poisson",
+        "one_to_one", "all_to_all", "fixed_probability", "from_list",
+        "static", "stdp", "stdp.nearest", "stdp.multiplicative", "stdp.gate", "delays", "batch",
+    }),
 }
 
 #: backend name -> the options its ``compile`` takes, in signature order. Checked in
@@ -52,6 +59,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "pynn.nest": ("threads", "approximations"),
     "pynn.brian2": ("approximations",),      # only NEST runs threads
     "pynn.spinnaker": ("approximations",),
+    "torch": ("device", "dtype", "batch", "stimuli"),
 }
 
 

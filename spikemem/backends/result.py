@@ -45,3 +45,31 @@ class Result:
     state: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     wall_s: float = 0.0
+
+
+@dataclass
+class BatchResult:
+    """The trials of one batched run (the torch backend with ``batch > 1``), in trial order.
+
+    ``trials[b]`` (also ``result[b]``) is the :class:`Result` that trial b gives
+    when run alone; ``wall_s`` is the time of the whole batch.
+    """
+    trials: list[Result]
+    wall_s: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def __getitem__(self, b: int) -> Result:
+        return self.trials[b]
+
+    def __iter__(self):
+        return iter(self.trials)
+
+    @property
+    def t_stop(self) -> float:
+        return self.trials[0].t_stop
+
+    @property
+    def dt(self) -> float:
+        return self.trials[0].dt
