@@ -10,6 +10,9 @@
                     [--approximate NAME ...]
     spikemem export MODEL --to pynn-script OUT.py [--simulator nest|spiNNaker] [--duration MS] [--set k=v ...]
                     [--approximate NAME ...]
+    spikemem capacity [--memories ca3,willshaw,hopfield,dam] [--sizes 16x16,32x32] [--loads 0.25,0.5,0.75,1]
+                      [--densities 0.1,0.25,0.5] [--fragments 1,2,4] [--n-fragments R] [--trials T] [--seed S]
+                      [--cue-active A] [--variant V] [--spacing MS] [--backend B] [--target T] [--json] [--plot PATH]
 
 Every flag is checked when it is parsed: a bad value, or a flag the chosen backend does
 not take, exits with status 2 and a message naming the flag, the value and what is allowed.
@@ -92,6 +95,49 @@ def spacing_ms(text: str) -> int:
     value = positive_int(text)
     if value < least:
         raise argparse.ArgumentTypeError(f"must be an integer >= {least} (ms: the longest operation), got {value}")
+    return value
+
+
+def comma_list(item: Callable[[str], Any], what: str) -> Callable[[str], tuple[Any, ...]]:
+    """An argparse type: a comma-separated list of ``item`` values (at least one)."""
+    def parse(text: str) -> tuple[Any, ...]:
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts:
+            raise argparse.ArgumentTypeError(f"must be a comma-separated list of {what}, got {text!r}")
+        try:
+            return tuple(item(p) for p in parts)
+        except (ValueError, argparse.ArgumentTypeError) as exc:
+            raise argparse.ArgumentTypeError(f"must be a comma-separated list of {what}, got {text!r} ({exc})") from None
+    parse.__name__ = f"list of {what}"
+    return parse
+
+
+def _size(text: str) -> tuple[int, int]:
+    n, sep, m = text.lower().partition("x")
+    if not sep or not n.isdigit() or not m.isdigit() or int(n) < 1 or int(m) < 1:
+        raise ValueError(f"{text!r} is not N_CUESxN_BITS with both >= 1")
+    return int(n), int(m)
+
+
+def _memory(text: str) -> str:
+    from spikemem.tasks.capacity import MEMORIES
+
+    if text not in MEMORIES:
+        raise ValueError(f"{text!r} is not one of {', '.join(MEMORIES)}")
+    return text
+
+
+def _load(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{text} is not > 0")
+    return value
+
+
+def _density(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise ValueError(f"{text} is not in (0, 1]")
     return value
 
 
@@ -180,6 +226,48 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--duration", type=positive_float, metavar="MS",
                         help="pynn-script: simulated time (ms, > 0; default: the model's 'duration' param)")
     export.set_defaults(func=_cmd_export)
+
+    from spikemem.tasks.capacity import SweepConfig
+    defaults = SweepConfig()
+    cap = sub.add_parser("capacity", help="capacity of the CA3 memory beside Willshaw, Hopfield and a dense "
+                                          "associative memory, on the same patterns", formatter_class=_HelpFormatter)
+    cap.add_argument("--memories", type=comma_list(_memory, "memories"), default=defaults.memories,
+                     help=f"memories to compare, comma-separated (default: {','.join(defaults.memories)}; "
+                          f"ca3 is the spiking network, the others plain numpy)")
+    cap.add_argument("--sizes", type=comma_list(_size, "sizes N_CUESxN_BITS"), default=defaults.sizes,
+                     help="memory sizes, n_cues x n_bits, comma-separated (default: "
+                          + ",".join(f"{n}x{m}" for n, m in defaults.sizes) + ")")
+    cap.add_argument("--loads", type=comma_list(_load, "loads > 0"), default=defaults.loads,
+                     help="stored pairs per cue neuron, comma-separated (<= 1 for one-hot cues; default: "
+                          + ",".join(f"{x:g}" for x in defaults.loads) + ")")
+    cap.add_argument("--densities", type=comma_list(_density, "densities in (0, 1]"), default=defaults.densities,
+                     help="fraction of content bits set, comma-separated (default: "
+                          + ",".join(f"{x:g}" for x in defaults.densities) + ")")
+    cap.add_argument("--fragments", type=comma_list(positive_int, "fragment sizes >= 1"), default=defaults.fragments,
+                     help="active bits per recall-by-content fragment, comma-separated (default: "
+                          + ",".join(map(str, defaults.fragments)) + ")")
+    cap.add_argument("--n-fragments", type=positive_int, default=defaults.n_fragments, metavar="R",
+                     help="fragments per fragment size and pattern set, an integer >= 1")
+    cap.add_argument("--trials", type=positive_int, default=defaults.trials, metavar="T",
+                     help="pattern sets per point, an integer >= 1")
+    cap.add_argument("--seed", type=nonnegative_int, default=defaults.seed, metavar="S",
+                     help=f"seed of the patterns, an integer >= 0 (default: {defaults.seed})")
+    cap.add_argument("--cue-active", type=positive_int, default=defaults.cue_active, metavar="A",
+                     help="active units per cue: 1 is one-hot (the CA3's code); more is a distributed code "
+                          "for the numpy memories")
+    # the CA3-only flags default to None so that one given without ca3 is refused, not ignored
+    cap.add_argument("--variant", choices=["default", "published"],
+                     help="ca3 only: the CA3 model (default: default)")
+    cap.add_argument("--spacing", type=spacing_ms, metavar="MS",
+                     help=f"ca3 only: ms between operations, an integer >= {max(MIN_SPACING_MS.values())} "
+                          f"(default: {defaults.ca3.spacing})")
+    _engine_args(cap, APPROXIMATIONS)
+    for action in cap._actions:  # the shared engine flags, said of this command
+        if action.dest == "plot":
+            action.help = "write the capacity curves (PNG)"
+        elif action.dest == "backend":
+            action.help = "ca3 only: the engine"
+    cap.set_defaults(func=_cmd_capacity)
     return parser
 
 
@@ -461,6 +549,56 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if mapping is not None and not mapping.mapped:
         print(f"spikemem: the virtual mapping failed: {mapping.error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    from spikemem.tasks import capacity
+
+    options = _backend_options(args)
+    if "ca3" not in args.memories:
+        _refuse({"--variant": args.variant, "--spacing": args.spacing,
+                 **{flag: options[name] for flag, name in FLAG_OPTIONS.items() if name in options}},
+                ("--variant", "--spacing", *(f for f, n in FLAG_OPTIONS.items() if n in options)),
+                "flags of the ca3 memory, which --memories leaves out")
+    ca3 = capacity.Ca3Options(variant=args.variant or "default", backend=args.backend,
+                              spacing=args.spacing or capacity.Ca3Options().spacing, engine=options)
+    config = capacity.SweepConfig(memories=args.memories, sizes=args.sizes, loads=args.loads,
+                                  densities=args.densities, fragments=args.fragments, n_fragments=args.n_fragments,
+                                  trials=args.trials, seed=args.seed, cue_active=args.cue_active, ca3=ca3)
+    problems = config.problems()
+    if problems:  # each problem starts with its config field, the flag's name with underscores
+        raise ValueError("; ".join("--" + p.split(":", 1)[0].replace("_", "-") + ":" + p.split(":", 1)[1]
+                                   for p in problems))
+    report = capacity.sweep(config, progress=not args.json)
+    if args.plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        capacity.plot_curves(report["rows"])
+        plt.savefig(args.plot, dpi=120)
+        plt.close()
+        report["plot"] = args.plot
+    report["wall_s"] = round(time.perf_counter() - args.started, 3)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    frags = [str(f) for f in config.fragments]
+    print(f"capacity: exact recalls of {len(config.memories)} memories on the same patterns "
+          f"({config.trials} pattern set{'s' if config.trials > 1 else ''} per point, cues of {config.cue_active} "
+          f"active unit{'s' if config.cue_active > 1 else ''})")
+    print(f"{'memory':<9} {'size':>9} {'K':>5} {'density':>7} {'by cue':>7} "
+          + " ".join(f"{'frag ' + f:>7}" for f in frags) + f" {'bits/syn':>8} {'(mi)':>6}")
+    for r in report["rows"]:
+        print(f"{r['memory']:<9} {str(r['n_cues']) + 'x' + str(r['n_bits']):>9} {r['n_pairs']:>5} {r['density']:>7g} "
+              f"{r['recall_cue']:>7.3f} " + " ".join(f"{r['recall_content'][f]:>7.3f}" for f in frags)
+              + f" {r['bits_per_synapse_exact']:>8.3f} {r['bits_per_synapse_mi']:>6.3f}")
+    print(f"\nby cue, frag f: fraction of exact recalls (by content from f-bit fragments); bits/syn: "
+          f"bits of exactly recalled contents per synapse ((mi): Palm's mutual-information measure); "
+          f"{report['wall_s']:.1f} s")
+    if args.plot:
+        print(f"curves written to {args.plot}")
     return 0
 
 
