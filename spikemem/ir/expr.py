@@ -52,7 +52,8 @@ def _eval(node: ast.AST, params: dict[str, float], text: str) -> float | int:
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _eval(node.left, params, text), _eval(node.right, params, text)
         if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
-            raise ExpressionError(f"expression {text!r}: exponent {right} is larger than {_MAX_EXPONENT}")
+            raise ExpressionError(f"expression {text!r}: exponent {right} is outside "
+                                  f"[-{_MAX_EXPONENT}, {_MAX_EXPONENT}]")
         return _apply(_BINARY[type(node.op)], (left, right), text)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_eval(node.operand, params, text))
