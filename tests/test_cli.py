@@ -139,7 +139,7 @@ def _err(capsys) -> str:
      f"got 3"),
     (["cam", "--backend", "pynn.nest", "--threads", "0"], "argument --threads: must be an integer >= 1, got 0"),
     (["cam", "--backend", "pynn.nest", "--approximate", "speed"],
-     "argument --approximate: invalid choice: 'speed' (choose from 'integration', 'min_delay')"),
+     "argument --approximate: invalid choice: 'speed' (choose from 'integration', 'min_delay', 'nest_stdp')"),
     (["cam", "--backend", "nest"], "argument --backend: invalid choice: 'nest'"),
     (["run", "ca3_cam", "--duration", "-5"], "argument --duration: must be a finite number > 0, got -5"),
     (["run", "ca3_cam", "--duration", "0"], "argument --duration: must be a finite number > 0, got 0"),

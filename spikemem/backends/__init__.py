@@ -32,7 +32,8 @@ FEATURES: dict[str, frozenset[str]] = {
         "one_to_one", "all_to_all", "fixed_probability", "from_list",
         "static", "stdp", "stdp.nearest", "stdp.multiplicative", "stdp.gate", "delays",
     }),
-    # delays of 2 steps or more (pynn_plan.py); STDP runs on the host, exactly
+    # delays of 2 steps or more (pynn_plan.py); STDP runs on the host, exactly (ungated rules on NEST's
+    # stdp_synapse under the approximation "nest_stdp")
     "pynn.nest": frozenset({
         "IFCurrExp.exact", "SpikeSource", "Poisson", "one_to_one", "all_to_all", "fixed_probability",
         "from_list", "static", "stdp", "stdp.nearest", "stdp.multiplicative", "stdp.gate", "delays",

@@ -6,12 +6,16 @@ decided and documented) and builds that plan through PyNN's standard models.
 :func:`build` is shared with the SpiNNaker export, which maps the same plan on
 a virtual board.
 
-Gated STDP projections (``host_plastic`` in the plan) are static on the engine;
-inside each learning episode the simulation advances one step at a time, feeds
-that step's spikes to :class:`spikemem.ir.plasticity.GatedPairRule` and writes
-the changed weights back before the next step. A spike leaves with the weight
-of the end of its step, as on NEST and SpiNNaker (NEST reads the weight when
-it delivers the step's spikes, at the start of the next run).
+STDP projections run on the host (``host_plastic`` in the plan) are static on
+the engine; while plasticity can act (always for an ungated rule, inside each
+learning episode for a gated one) the simulation advances one step at a time,
+feeds that step's spikes to :class:`spikemem.ir.plasticity.GatedPairRule` and
+writes the changed weights back before the next step. A spike leaves with the
+weight of the end of its step, as on NEST and SpiNNaker (NEST reads the weight
+when it delivers the step's spikes, at the start of the next run). Such a run
+costs a few ms per step; one estimated to take longer than :data:`SLOW_RUN_S`
+warns first (:class:`HostSteppingWarning`). Under the approximation
+``"nest_stdp"`` the ungated rules NEST can compute run on its own ``stdp_synapse``.
 
 PyNN keeps one simulator state per process: compiling a second network on the
 same engine ends the first one (running it afterwards raises).
@@ -33,11 +37,20 @@ from spikemem.backends.result import Result, SpikeTrains
 from spikemem.errors import SpikememError, UnsupportedFeature
 from spikemem.ir.connectivity import poisson_times, rng_for
 from spikemem.ir.network import Network
-from spikemem.ir.plasticity import GatedPairRule
+from spikemem.ir.plasticity import GatedPairRule, pending_potentiation
 from spikemem.ir.synapses import STDP
 
 #: the live simulation of each engine (PyNN has one simulator state per process)
 _LIVE: dict[str, "PyNNSimulation"] = {}
+
+#: a run whose host-stepped rest is estimated to take longer than this (s) warns first
+SLOW_RUN_S = 30.0
+#: one-step engine runs timed to estimate the cost of a step
+_TIMED_STEPS = 20
+
+
+class HostSteppingWarning(UserWarning):
+    """A run will be slow because the host steps an STDP rule one engine step at a time."""
 
 
 @dataclass
@@ -162,8 +175,13 @@ class PyNNSimulation:
                     lag = int(round(rule.gate.delay / net.dt))
                     self._episodes[proj.name] = {int(round(t / net.dt)) + lag
                                                  for times in gate_pop.model.spike_times for t in times}
+        # ungated rules on NEST's own stdp_synapse (approximation "nest_stdp"): NEST applies a post
+        # event's potentiation at the synapse's next pre spike, so reading weights needs the spikes
+        self._native = [p.name for p in plan.projections
+                        if p.stdp is not None and plan.engine.name == "pynn.nest" and len(p.connections)]
         self._io = _NestIO(self) if plan.engine.name == "pynn.nest" else _PyNNIO(self)
         self._io.prepare()
+        self._step_cost: float | None = None  # measured wall time (s) of one host-stepped engine step
 
     # -- running -------------------------------------------------------------
 
@@ -187,6 +205,8 @@ class PyNNSimulation:
         # PyNN's clock runs a step ahead: feed one step beyond what this run computes
         self._feed_poisson(self._fed, target + 1)
         self._fed = target + 1
+        stepped = self._stepped_steps(self._computed, target)
+        timed, timed_s, warned = 0, 0.0, False
         while self._computed < target:
             stop = self._next_stop(target)
             if self._engine_time(stop) <= 0:
@@ -197,11 +217,48 @@ class PyNNSimulation:
             if self._engine_time(stop) <= 0:
                 raise ValueError(f"{self.plan.engine.name} cannot run less than {2 * self.net.dt} ms "
                                  "in its first run")
+            one_step, began = stop - self._computed == 1, time.perf_counter()
             self._advance(stop)
+            if one_step and not warned:
+                timed, timed_s = timed + 1, timed_s + time.perf_counter() - began
+                if timed == _TIMED_STEPS or timed_s > 1.0:
+                    self._step_cost, warned = timed_s / timed, True
+                    self._warn_if_slow(stepped - timed, self._step_cost)
         self._step = end
         result = self._collect()
         result.wall_s = time.perf_counter() - start
         return result
+
+    def _stepped_steps(self, first: int, end: int) -> int:
+        """How many of the engine steps ``first..end-1`` the host rules make it run one at a time."""
+        if not self._rules:
+            return 0
+        if any(rule.rule.gate is None for rule in self._rules.values()):
+            return end - first
+        steps: set[int] = set()
+        for name, rule in self._rules.items():
+            width = int(np.ceil(rule.window - 1e-9))
+            for opens in self._episodes[name]:
+                steps.update(range(max(opens, first), min(opens + width, end)))
+        return len(steps)
+
+    def _warn_if_slow(self, steps_left: int, step_cost: float) -> None:
+        """Warn (:class:`HostSteppingWarning`) when the rest of this run will take long."""
+        estimate = steps_left * step_cost
+        if estimate < SLOW_RUN_S:
+            return
+        names = ", ".join(f"'{n}' ({self.plan.projection(n).host_reason})" for n in self._rules)
+        ungated = [n for n in self._rules if self.net.projection(n).synapse.gate is None]
+        hint = ""
+        if ungated and self.plan.engine.name == "pynn.nest" and all(
+                self.plan.projection(n).host_reason.startswith("exact") for n in ungated):
+            hint = (" Ungated pair rules can run at NEST's own speed on its stdp_synapse: pass "
+                    "approximations=['nest_stdp'] (CLI: --approximate nest_stdp), which differs from the "
+                    "description only where a pre and a post event meet in one step.")
+        warnings.warn(HostSteppingWarning(
+            f"{self.plan.engine.name}: the STDP rules of {names} run on the host, one engine step at a time: "
+            f"{steps_left} more steps at about {1000 * step_cost:.1f} ms each, about {estimate:.0f} s for the "
+            f"rest of this run.{hint}"), stacklevel=4)
 
     def _next_stop(self, target: int) -> int:
         """How far the engine may compute in one go.
@@ -224,7 +281,7 @@ class PyNNSimulation:
         first = self._computed
         self.sim.run_until(self._engine_time(stop))
         self._computed = stop
-        if not self._rules:
+        if not self._io.watched():
             return
         spikes = self._io.new_spikes(stop)  # {population: (indices, IR steps)} of steps first..stop-1
         for name, rule in self._rules.items():
@@ -294,9 +351,33 @@ class PyNNSimulation:
         w = np.full((n_pre, n_post), np.nan)
         if not len(p.connections):
             return w
-        values = self._rules[projection].state.w if projection in self._rules else self._io.get_weights(projection)
+        if projection in self._rules:
+            values = self._rules[projection].state.w
+        elif projection in self._native:
+            values = self._native_weights(projection)
+        else:
+            values = self._io.get_weights(projection)
         w[p.connections[:, 0], p.connections[:, 1]] = values
         return w
+
+    def _native_weights(self, projection: str) -> np.ndarray:
+        """The weights (nA, plan order) of a projection on NEST's stdp_synapse, as the rule has them now.
+
+        NEST holds each synapse's weight as of its last pre spike and applies the potentiation of
+        later post events at the next one; the host adds that pending part
+        (:func:`spikemem.ir.plasticity.pending_potentiation`) with NEST's own pre trace ``Kplus``.
+        """
+        p = self.plan.projection(projection)
+        rule: STDP = self.net.projection(projection).synapse
+        w, kplus = self._io.weights_and_kplus(projection)
+        pre_i, pre_t = self._io.history(p.pre)
+        done = pre_t < self._step
+        last_pre = np.full(self.net.population(p.pre).size, -1e18)
+        np.maximum.at(last_pre, pre_i[done], pre_t[done].astype(float))
+        post_j, post_t = self._io.history(p.post)
+        delay = int(round(p.delay / self.net.dt))  # NEST back-propagates with the connection's delay
+        return pending_potentiation(rule, w, p.connections[:, 1], kplus, last_pre[p.connections[:, 0]],
+                                    post_j, post_t + delay, self._step, self.net.dt)
 
     def close(self) -> None:
         """End the engine's simulation (``sim.end()``)."""
@@ -308,10 +389,14 @@ class PyNNSimulation:
 
 
 class _KnownNoise(logging.Filter):
-    """PyNN's warning that NEST keeps no initial synaptic current (the IR starts it at 0 anyway)."""
+    """PyNN's warning that NEST keeps no initial synaptic current (the IR starts it at 0 anyway), and
+    its three-line note that the one STDP model it found for a pair rule (stdp_synapse) is used."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "does not allow setting an initial value for I_syn" not in record.getMessage()
+        message = record.getMessage()
+        return not ("does not allow setting an initial value for I_syn" in message
+                    or message.startswith("Several STDP models are available")
+                    or message in ("stdp_synapse", "By default, stdp_synapse is used"))
 
 
 @contextlib.contextmanager
@@ -339,8 +424,9 @@ class _PyNNIO:
         self._poisson: dict[str, list[np.ndarray]] = {}
 
     def watched(self) -> set[str]:
+        """The populations whose spikes the host needs: both ends of every host or NEST plastic rule."""
         names: set[str] = set()
-        for name in self.s._rules:
+        for name in [*self.s._rules, *self.s._native]:
             proj = self.s.net.projection(name)
             names |= {proj.pre, proj.post}
         return names
@@ -393,6 +479,9 @@ class _PyNNIO:
         dense = np.full((n_pre, n_post), np.nan)
         dense[p.connections[:, 0], p.connections[:, 1]] = w * p.weight_sign
         self.s.built.projections[projection].set(weight=dense)
+
+    def weights_and_kplus(self, projection: str) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError("only NEST runs its own pair rule")
 
     def get_weights(self, projection: str) -> np.ndarray:
         p = self.s.plan.projection(projection)
@@ -516,3 +605,12 @@ class _NestIO(_PyNNIO):
     def set_weights(self, projection: str, w: np.ndarray) -> None:
         conns, perm, sign = self._connections(projection)
         conns.set(weight=(w[perm] * sign).tolist())
+
+    def weights_and_kplus(self, projection: str) -> tuple[np.ndarray, np.ndarray]:
+        """Weights (nA) and pre traces of a projection on NEST's stdp_synapse, in plan order."""
+        conns, perm, sign = self._connections(projection)
+        status = conns.get(["weight", "Kplus"])
+        w, kplus = np.empty(len(perm)), np.empty(len(perm))
+        w[perm] = np.atleast_1d(np.asarray(status["weight"], float)) / sign
+        kplus[perm] = np.atleast_1d(np.asarray(status["Kplus"], float))
+        return w, kplus

@@ -28,16 +28,21 @@ Every engine difference is decided here:
   wants them positive: ``ProjectionPlan.engine_weights`` carries the sign.
 - **Pair rules.** No engine has a gated pair rule, and NEST's ``stdp_synapse``
   differs from the IR where a pre and a post event meet in the same step (it
-  applies neither) and reads its weights lazily (only at pre spikes). On NEST and
-  pyNN.brian2 (which also ignores the weight dependence) every STDP projection
-  is therefore a static projection whose weights the host updates between
-  one-step runs while plasticity can act (``host_plastic``), with the IR's own
-  rule (:mod:`spikemem.ir.plasticity`): exact, at the cost of stepping. A gate's
-  population must be a ``SpikeSource`` (episode times known in advance). On
-  sPyNNaker an ungated rule is its native ``STDPMechanism``, with the amplitudes
-  converted (its additive rule adds ``A_plus``, not ``A_plus * w_max``), and
-  every plastic projection into one population must share one rule, as
-  sPyNNaker requires.
+  applies neither pair's change). On NEST and pyNN.brian2 (which also ignores
+  the weight dependence) every STDP projection is therefore by default a
+  static projection whose weights the host updates between one-step runs while
+  plasticity can act (``host_plastic``), with the IR's own rule
+  (:mod:`spikemem.ir.plasticity`): exact, at the cost of stepping. A gate's
+  population must be a ``SpikeSource`` (episode times known in advance). With
+  the approximation ``"nest_stdp"`` an ungated rule that NEST's
+  ``stdp_synapse`` computes exactly apart from those coincidences
+  (:func:`nest_stdp_mismatch`: all-to-all traces, ``w_min = 0``, excitatory,
+  ``post_delay`` = the connection's NEST delay, one ``tau_minus`` per post
+  population) runs on NEST itself, at NEST's speed; the others stay on the host
+  and ``host_reason`` says why. On sPyNNaker an ungated rule is its native
+  ``STDPMechanism``, with the amplitudes converted (its additive rule adds
+  ``A_plus``, not ``A_plus * w_max``), and every plastic projection into one
+  population must share one rule, as sPyNNaker requires.
 """
 from __future__ import annotations
 
@@ -57,6 +62,8 @@ from spikemem.ir.timing import arrival_steps
 APPROXIMATIONS = {
     "integration": "run IF_curr_exp neurons with the engine's integration scheme instead of the IR's",
     "min_delay": "give projections of one step the engine's smallest delay (one step late on NEST/pyNN.brian2)",
+    "nest_stdp": "run ungated pair rules on NEST's own stdp_synapse (at NEST's speed): where a pre and a post "
+                 "event meet in one step it applies neither pair's change",
 }
 
 
@@ -95,7 +102,8 @@ class CellPlan:
 
 @dataclass
 class StdpPlan:
-    """A native ``STDPMechanism(SpikePairRule, Additive|MultiplicativeWeightDependence)``."""
+    """A native ``STDPMechanism(SpikePairRule, Additive|MultiplicativeWeightDependence)``, in the
+    arguments the engine's PyNN module takes (sPyNNaker's additive amplitudes differ from PyNN's)."""
     tau_plus: float
     tau_minus: float
     A_plus: float
@@ -116,8 +124,9 @@ class ProjectionPlan:
     delay: float                #: engine ms
     receptor_type: str          #: "excitatory" | "inhibitory"
     stdp: StdpPlan | None = None  #: None = StaticSynapse
-    host_plastic: bool = False  #: gated STDP: static on the engine, updated by the host
+    host_plastic: bool = False  #: STDP static on the engine, its weights updated by the host
     weight_sign: int = 1        #: the engine's sign for this receptor
+    host_reason: str = ""       #: why a host-plastic projection is not on the engine's own rule
 
     @property
     def engine_weights(self) -> np.ndarray:
@@ -279,18 +288,31 @@ def plan(net: Network, engine: str, approximations: tuple[str, ...] | frozenset[
             cells.append(CellPlan(pop.name, pop.size, "SpikeSourceArray", spike_times=[[] for _ in range(pop.size)],
                                   poisson=True, record=record))
     projections = []
+    tau_minus: dict[str, float] = {}  # post population -> the tau_minus NEST's neurons hold
     for proj in net.projections:
         syn = connect(net, proj)
         steps = max(arrival_steps(net, proj) - eng.delay_offset, 1)
-        stdp, host = None, False
+        stdp, host, reason = None, False, ""
         if isinstance(proj.synapse, STDP):
             rule = proj.synapse
             host = rule.gate is not None or engine != "pynn.spinnaker"
             if not host:
                 stdp = _native_stdp(rule)
+            elif engine == "pynn.nest":
+                reason = nest_stdp_mismatch(net, proj, steps, tau_minus.get(proj.post))
+                if not reason and "nest_stdp" not in approximations:
+                    reason = ("exact: NEST's stdp_synapse differs where a pre and a post event meet in one step "
+                              "(pass approximations=['nest_stdp'] to accept that)")
+                if not reason:
+                    host, stdp = False, _pynn_stdp(rule)
+                    tau_minus[proj.post] = rule.timing.tau_minus
+            else:
+                reason = "no native rule with the description's weight dependence" if engine == "pynn.brian2" \
+                    else "a gated rule"
         projections.append(ProjectionPlan(
             proj.name, proj.pre, proj.post, np.stack([syn.i, syn.j], axis=1), syn.w, steps * dt,
-            proj.receptor, stdp, host, eng.inhibitory_sign if proj.receptor == "inhibitory" else 1))
+            proj.receptor, stdp, host, eng.inhibitory_sign if proj.receptor == "inhibitory" else 1,
+            reason if host else ""))
     if engine == "pynn.spinnaker":
         _check_shared_rules(projections, eng)
     return Plan(eng, net.name, dt, setup, cells, projections, time_shift=eng.time_shift + lead, lead_steps=lead)
@@ -303,6 +325,52 @@ def _native_stdp(rule: STDP) -> StdpPlan:
     scale = w.w_max if additive else 1.0
     return StdpPlan(t.tau_plus, t.tau_minus, t.A_plus * scale, t.A_minus * scale,
                     "additive" if additive else "multiplicative", w.w_min, w.w_max)
+
+
+def nest_stdp_mismatch(net: Network, proj: Projection, engine_delay_steps: int,
+                       tau_minus_of_post: float | None = None) -> str:
+    """Why NEST's ``stdp_synapse`` would not compute ``proj``'s rule as the IR does, apart from
+    same-step pre/post coincidences ("" when it does).
+
+    Measured against the IR (tests/test_nest_plasticity.py): NEST pairs a pre spike at step
+    s with a post spike at step q through the post spike's arrival q + D (D the connection's
+    own delay, all of it dendritic in PyNN): it equals the IR with ``post_delay = D`` steps,
+    all-to-all traces, ``w_min = 0``, except where s == q + D. There NEST applies neither
+    the pair's potentiation nor its depression (the IR applies one, by ``same_step``).
+    ``tau_minus_of_post``: the tau_minus already given to the post population's neurons by
+    another projection on NEST's rule (NEST keeps tau_minus on the neuron).
+    """
+    rule: STDP = proj.synapse
+    t, w = rule.timing, rule.weights
+    dt = net.dt
+    if rule.gate is not None:
+        return "a gated rule (NEST has no third factor)"
+    if t.traces != "all_to_all":
+        return ("nearest traces: NEST's stdp_nn_symm_synapse pairs a post spike before a synapse's first pre "
+                "spike with a pre spike at NEST's time 0")
+    if w.w_min != 0.0:
+        return f"w_min = {w.w_min}: NEST's stdp_synapse clips weights at 0"
+    if proj.receptor != "excitatory":
+        return "an inhibitory receptor: NEST's stdp_synapse bounds weights in [0, Wmax], PyNN signs them negative"
+    if abs(t.post_delay - engine_delay_steps * dt) > 1e-9 * dt:
+        return (f"post_delay = {t.post_delay} ms: NEST back-propagates a post spike with the connection's own "
+                f"delay, {engine_delay_steps * dt:g} ms here (set post_delay: {engine_delay_steps * dt:g})")
+    if t.A_plus == 0.0 and t.A_minus != 0.0:
+        return "A_plus = 0: PyNN gives NEST A_minus as a multiple of A_plus (alpha = A_minus / A_plus)"
+    if tau_minus_of_post is not None and tau_minus_of_post != t.tau_minus:
+        return (f"tau_minus = {t.tau_minus} ms, where another projection into '{proj.post}' on NEST's rule has "
+                f"{tau_minus_of_post} ms: NEST keeps tau_minus on the post neuron")
+    return ""
+
+
+def _pynn_stdp(rule: STDP) -> StdpPlan:
+    """PyNN's STDPMechanism arguments, in PyNN's convention (pyNN.nest turns them into NEST's
+    stdp_synapse: lambda = A_plus, alpha = A_minus / A_plus, Wmax = w_max in pA, mu = 0 for the
+    additive rule and 1 for the multiplicative one; pyNN/nest/standardmodels/synapses.py)."""
+    t, w = rule.timing, rule.weights
+    additive = isinstance(w, Additive)
+    return StdpPlan(t.tau_plus, t.tau_minus, t.A_plus, t.A_minus, "additive" if additive else "multiplicative",
+                    w.w_min, w.w_max)
 
 
 def _input_in_first_step(net: Network) -> bool:

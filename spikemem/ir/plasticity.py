@@ -98,3 +98,33 @@ class GatedPairRule:
             pot = A.A_plus * w_max * s.apre[k] if self.additive else A.A_plus * (w_max - w) * s.apre[k]
             s.w[k] = np.clip(w + episode * pot, w_min, w_max)
             s.apost[k] = s.apost[k] + 1 if self.rule.timing.traces == "all_to_all" else s.apost[k] * 0 + 1
+
+
+def pending_potentiation(rule: STDP, w: np.ndarray, j: np.ndarray, kplus: np.ndarray, last_pre: np.ndarray,
+                         post_j: np.ndarray, post_arrival: np.ndarray, until: int, dt: float) -> np.ndarray:
+    """Weights (nA) once the potentiation an engine applies lazily has been applied.
+
+    NEST's ``stdp_synapse`` potentiates a synapse for its post events only at the
+    synapse's next pre spike, so the weight it holds is the weight as of its last pre
+    spike. This applies the rest: every post event arriving (step ``post_arrival``, the
+    post spike plus the back-propagation delay) after the synapse's last pre spike and
+    before step ``until`` potentiates by the pre trace ``kplus`` (its value just after
+    the last pre spike) decayed over the gap, in arrival order, clipped as the rule clips.
+
+    ``w``, ``j``, ``kplus``, ``last_pre`` (step; far past where none): per synapse.
+    ``post_j``, ``post_arrival``: per post event. Ungated rules with all-to-all traces only.
+    """
+    w = np.asarray(w, float).copy()
+    timing, bounds = rule.timing, rule.weights
+    additive = isinstance(bounds, Additive)
+    tau_plus = timing.tau_plus / dt
+    keep = post_arrival < until
+    order = np.argsort(post_arrival[keep], kind="stable")
+    for neuron, arrival in zip(post_j[keep][order], post_arrival[keep][order]):
+        k = np.nonzero((j == neuron) & (last_pre < arrival))[0]
+        if not len(k):
+            continue
+        trace = kplus[k] * np.exp(-(arrival - last_pre[k]) / tau_plus)
+        pot = timing.A_plus * bounds.w_max * trace if additive else timing.A_plus * (bounds.w_max - w[k]) * trace
+        w[k] = np.clip(w[k] + pot, bounds.w_min, bounds.w_max)
+    return w
