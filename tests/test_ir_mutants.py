@@ -5,9 +5,18 @@ message text a user reads), not against what the code under test returned before
 """
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+import yaml
+
+import spikemem
+from spikemem import DescriptionError
+from spikemem.ir.connectivity import connect, synapse_count
 from spikemem.ir.expr import ExpressionError, evaluate
+from spikemem.ir.network import Network, Population, Projection
+from spikemem.ir.neurons import IFCurrExp, SpikeSource
+from spikemem.ir.synapses import Additive, AllToAll, Multiplicative, OneToOne
 
 
 # -- expr.py: messages quote the whole expression, wherever in it the problem is ------------------
@@ -42,3 +51,134 @@ def test_the_largest_exponent_is_allowed():
     assert evaluate("2 ** -64", {}) == 2.0 ** -64
     with pytest.raises(ExpressionError, match=r"exponent -65 is outside \[-64, 64\]"):
         evaluate("2 ** -65", {})
+
+
+# -- io.py: what a reader of a file is told --------------------------------------------------------
+
+def _problems(text: str, **kwargs) -> list[str]:
+    with pytest.raises(DescriptionError) as info:
+        spikemem.loads(text, **kwargs)
+    assert info.value.source == "<string>"  # loads names its text so when no file is given
+    return info.value.problems
+
+
+MINIMAL = "schema_version: 1\ndt: 1.0\n"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("name: [1]", "name: must be a string, got a list"),
+    ("name: {a: 1}", "name: must be a string, got a mapping"),
+    ("populations: {a: 1}", "populations: must be a list, got a mapping"),
+    ("populations: x", "populations: must be a list, got the string 'x'"),
+    ("seed: true", "seed: must be a number, got bool True"),
+    ("seed: ~", "seed: must be a number, got nothing"),
+    ("seed: [2]", "seed: must be a number, got a list"),
+])
+def test_a_wrong_type_names_what_was_found(line, message):
+    assert _problems(MINIMAL + line + "\n") == [message]
+
+
+def test_from_dict_names_its_source():
+    with pytest.raises(DescriptionError) as info:
+        spikemem.from_dict([1])
+    assert info.value.source == "<dict>"
+    assert info.value.problems == ["top level must be a mapping, got a list"]
+
+
+@pytest.mark.parametrize("params, message", [
+    ("[1, 2]", "params: must be a mapping of name: value, got a list"),
+    ("{a: [1]}", "params.a: must be a number, got a list"),
+    ("{a: true}", "params.a: must be a number, got bool True"),
+])
+def test_params_of_the_wrong_type(params, message):
+    assert _problems(MINIMAL + f"params: {params}\n") == [message]
+
+
+@pytest.mark.parametrize("bad", ['"zz + 1"', "[1]"])
+def test_a_bad_param_does_not_stop_the_params_after_it(bad):
+    """b and c come after the bad a: they are still computed, so the population sized by c reads."""
+    text = MINIMAL + f"params: {{a: {bad}, b: 2, c: b * 2}}\n" \
+        "populations: [{name: p, size: c, model: {type: SpikeSource}}]\n"
+    problems = _problems(text)
+    assert len(problems) == 1 and problems[0].startswith("params.a: ")
+
+
+def test_an_override_of_a_file_without_params_lists_none():
+    assert _problems(MINIMAL, overrides={"n": 3}) == ["--set n: unknown param (declared params: none)"]
+
+
+def test_an_override_of_an_unknown_param_lists_the_declared_ones():
+    assert _problems(MINIMAL + "params: {a: 1, b: 2}\n", overrides={"n": 3}) == \
+        ["--set n: unknown param (declared params: a, b)"]
+
+
+def test_malformed_yaml_names_line_and_column_from_one():
+    # the second ':' of 'a: b: c' is the 5th character of line 1
+    assert _problems("a: b: c") == ["line 1, column 5: malformed YAML: mapping values are not allowed in "
+                                    "this context"]
+
+
+def test_a_yaml_error_without_a_position_is_still_reported():
+    (problem,) = _problems("a: b\x07")  # the reader refuses a control character before parsing
+    assert problem.startswith("malformed YAML: unacceptable character #x0007")
+
+
+@pytest.mark.parametrize("fmt", ["yml", "YAML", "Json"])
+def test_an_unknown_format_is_refused(fmt):
+    net = spikemem.Network()
+    with pytest.raises(ValueError, match=f"fmt must be 'yaml' or 'json', got '{fmt}'"):
+        spikemem.dumps(net, fmt)
+    with pytest.raises(ValueError, match=f"fmt must be 'yaml' or 'json', got '{fmt}'"):
+        spikemem.loads(spikemem.dumps(net), fmt=fmt)
+
+
+def test_yaml_is_the_default_and_json_files_are_json(tmp_path):
+    net = spikemem.Network(name="fmt", dt=0.5)
+    assert yaml.safe_load(spikemem.dumps(net)) == spikemem.to_dict(net)
+    spikemem.dump(net, tmp_path / "n.json")
+    spikemem.dump(net, tmp_path / "n.yaml")
+    assert json.loads((tmp_path / "n.json").read_text()) == spikemem.to_dict(net)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads((tmp_path / "n.yaml").read_text())  # block-style YAML, not JSON
+    assert spikemem.load(tmp_path / "n.json") == net == spikemem.load(tmp_path / "n.yaml")
+
+
+def test_a_file_is_read_as_utf8(tmp_path):
+    net = spikemem.Network(name="utf8", description="τ_m = 20 ms, µ = 1")
+    path = tmp_path / "n.yaml"
+    path.write_bytes(spikemem.dumps(net).encode("utf-8"))
+    assert spikemem.load(path).description == "τ_m = 20 ms, µ = 1"
+
+
+# -- network.py, connectivity.py: weight lists and synapse counts ----------------------------------
+
+def test_a_weight_list_is_checked_on_a_population_of_one():
+    net = Network(dt=0.1, populations=[Population("a", 1, SpikeSource([[]])), Population("b", 2, IFCurrExp())],
+                  projections=[Projection("ab", "a", "b", AllToAll(), weight=[1.0, 1.0, 1.0])])
+    assert net.validate() == ["projections[0].weight: the list has 3 values but the connector makes 2 synapses "
+                              "(one weight per synapse, in the connector's order)"]
+
+
+@pytest.mark.parametrize("n_pre, n_post", [(3, 5), (5, 3), (4, 4)])
+@pytest.mark.parametrize("self_connections", [True, False])
+def test_all_to_all_synapse_count(n_pre, n_post, self_connections):
+    net = Network(dt=1.0, populations=[Population("a", n_pre, SpikeSource([[]] * n_pre)),
+                                       Population("b", n_post, IFCurrExp())],
+                  projections=[Projection("ab", "a", "b", AllToAll(allow_self_connections=self_connections))])
+    by_hand = sum(1 for i in range(n_pre) for j in range(n_post) if self_connections or i != j)
+    assert synapse_count(net, net.projections[0]) == by_hand == len(connect(net, net.projections[0]).i)
+
+
+def test_an_unknown_projection_lists_the_known_ones():
+    net = Network(dt=1.0, populations=[Population("a", 1, SpikeSource([[]])), Population("b", 1, IFCurrExp())],
+                  projections=[Projection("ab", "a", "b", OneToOne())])
+    with pytest.raises(KeyError, match=r"no projection 'ba' \(projections: \['ab'\]\)"):
+        net.projection("ba")
+    with pytest.raises(KeyError, match=r"no population 'c' \(populations: \['a', 'b'\]\)"):
+        net.population("c")
+
+
+@pytest.mark.parametrize("dependence", [Additive, Multiplicative])
+def test_equal_weight_bounds_are_valid(dependence):
+    assert dependence(w_min=0.5, w_max=0.5).problems() == []
+    assert dependence(w_min=0.5, w_max=0.25).problems() == [("w_max", "must be >= w_min (0.5)")]

@@ -276,6 +276,7 @@ def _plain(obj: Any) -> Any:
 def loads(text: str, source: str = "<string>", fmt: str = "yaml",
           overrides: dict[str, float] | None = None) -> Network:
     """Parse a description from YAML (``fmt="yaml"``) or JSON text."""
+    _check_format(fmt)
     try:
         data = json.loads(text) if fmt == "json" else yaml.load(text, Loader=_YAML_LOADER)
     except json.JSONDecodeError as exc:
@@ -305,10 +306,17 @@ def load(path: str | Path, overrides: dict[str, float] | None = None) -> Network
 
 def dumps(net: Network, fmt: str = "yaml") -> str:
     """The text of ``net`` as YAML or JSON."""
+    _check_format(fmt)
     data = to_dict(net)
     if fmt == "json":
         return json.dumps(data, indent=1)
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+
+
+def _check_format(fmt: str) -> None:
+    # a misspelt format would otherwise be read or written as YAML without a word
+    if fmt not in ("yaml", "json"):
+        raise ValueError(f"fmt must be 'yaml' or 'json', got {fmt!r}")
 
 
 def dump(net: Network, path: str | Path) -> None:
