@@ -40,8 +40,15 @@ def test_fragments_are_parts_of_stored_contents_and_ideal_sets_are_the_shared_bi
     assert set(frags.sum(axis=1)) == {3}
     # each fragment lies inside some stored content
     assert np.all(np.any((frags @ p.contents.T) == 3, axis=1))
-    # the ideal set (SymbolicCAM) is every pair sharing a bit, computed here directly
-    np.testing.assert_array_equal(cap.ideal_sets(p, frags), (frags @ p.contents.T) > 0)
+    # the ideal set is SymbolicCAM's answer (pair index as the cue)
+    memory = cam.SymbolicCAM(p.n_pairs, p.n_bits)
+    for mu, content in enumerate(p.contents):
+        memory.apply(cam.Op(0, "learn", mu, tuple(content.tolist())))
+    symbolic = np.zeros((len(frags), p.n_pairs), bool)
+    for r, frag in enumerate(frags):
+        symbolic[r, list(memory.apply(cam.Op(0, "recall_content", None, tuple(frag.tolist()))).cues)] = True
+    assert 0 < symbolic.sum() < symbolic.size
+    np.testing.assert_array_equal(cap.ideal_sets(p, frags), symbolic)
 
 
 # -- Willshaw -------------------------------------------------------------------

@@ -151,20 +151,14 @@ def make_fragments(patterns: Patterns, size: int, n_fragments: int, rng: np.rand
 
 
 def ideal_sets(patterns: Patterns, fragments: np.ndarray) -> np.ndarray:
-    """(R, K) bool: the stored pairs each fragment must return, by :class:`cam.SymbolicCAM`
-    (pair index as the cue)."""
-    memory = cam.SymbolicCAM(patterns.n_pairs, patterns.n_bits)
-    for mu, content in enumerate(patterns.contents):
-        memory.apply(cam.Op(0, "learn", mu, tuple(int(b) for b in content)))
-    out = np.zeros((len(fragments), patterns.n_pairs), bool)
-    for r, frag in enumerate(fragments):
-        out[r, list(memory.apply(cam.Op(0, "recall_content", None, tuple(int(b) for b in frag))).cues)] = True
-    return out
+    """(R, K) bool: the stored pairs each fragment must return, every pair whose content shares a bit
+    with it: :class:`cam.SymbolicCAM`'s rule, on arrays (the tests check the two agree)."""
+    return (fragments.astype(np.float64) @ patterns.contents.T.astype(np.float64)) > 0
 
 
 def decode_cues(units: np.ndarray, patterns: Patterns) -> np.ndarray:
     """(R, K) bool: the stored pairs whose every active cue unit is on in ``units`` (R, n_cues)."""
-    hits = units.astype(np.int64) @ patterns.cues.T.astype(np.int64)
+    hits = units.astype(np.float64) @ patterns.cues.T.astype(np.float64)
     return hits == patterns.cues.sum(axis=1)[None, :]
 
 
@@ -172,18 +166,19 @@ def decode_cues(units: np.ndarray, patterns: Patterns) -> np.ndarray:
 
 def willshaw_store(patterns: Patterns) -> np.ndarray:
     """The clipped Hebbian matrix (n_cues, n_bits), 0/1: OR over pairs of outer(cue, content)."""
-    return ((patterns.cues.T.astype(np.int64) @ patterns.contents.astype(np.int64)) > 0).astype(np.uint8)
+    # float64 products go through BLAS and count exactly (counts are far below 2^53)
+    return ((patterns.cues.T.astype(np.float64) @ patterns.contents.astype(np.float64)) > 0).astype(np.uint8)
 
 
 def willshaw_recall_cue(w: np.ndarray, cues: np.ndarray) -> np.ndarray:
     """Contents (R, n_bits), 0/1: ``[W^T x >= |x|]`` for each cue row x."""
-    dendrite = cues.astype(np.int64) @ w.astype(np.int64)
+    dendrite = cues.astype(np.float64) @ w.astype(np.float64)
     return (dendrite >= cues.sum(axis=1, keepdims=True)).astype(np.uint8)
 
 
 def willshaw_recall_content(w: np.ndarray, fragments: np.ndarray) -> np.ndarray:
     """Cue units (R, n_cues), 0/1: ``[W f >= 1]``, a unit fires when any fragment bit reaches it."""
-    return ((fragments.astype(np.int64) @ w.T.astype(np.int64)) >= 1).astype(np.uint8)
+    return ((fragments.astype(np.float64) @ w.T.astype(np.float64)) >= 1).astype(np.uint8)
 
 
 def willshaw_false_positive(n_cues: int, n_bits: int, cue_active: int, k: int, n_other: int) -> float:
@@ -588,7 +583,7 @@ def plot_curves(rows: Sequence[dict[str, Any]], density: float | str | None = No
                      and r["cue_active"] == cue_active and r["density"] == dens)
         k = [p[0] for p in pts]
         label = f"{LABELS[memory]}, {n}x{m}" + ("" if cue_active == 1 else f", {cue_active}-unit cues") \
-            + (f", density {dens:g}" if density == "all" and len(densities) > 1 else "")
+            + (f", {content_active(m, dens)}-bit contents" if density == "all" and len(densities) > 1 else "")
         style = dict(color=COLOURS[memory], marker=MARKERS[memory], ms=4, lw=WIDTHS[memory],
                      alpha=0.35 + 0.65 * (size_i + 1) / len(sizes))
         axes[0].plot(k, [p[1]["recall_cue"] for p in pts], label=label, **style)
@@ -605,6 +600,6 @@ def plot_curves(rows: Sequence[dict[str, Any]], density: float | str | None = No
         ax.grid(alpha=0.3)
     for ax in axes[:2]:
         ax.set_ylim(-0.03, 1.03)
-    axes[0].legend(fontsize=7, loc="lower left")
-    axes[0].set_title(title or ("" if density == "all" else f"content density {density:g}"))
+    axes[0].legend(fontsize=7, loc="best")
+    axes[0].set_title(title if title is not None else "" if density == "all" else f"content density {density:g}")
     return axes
