@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from spikemem.ir.plasticity import GatedPairRule
+from spikemem.ir.plasticity import GatedPairRule, pending_potentiation
 from spikemem.ir.synapses import STDP, Additive, LearningGate, Multiplicative, SpikePair
 
 DT = 0.5
@@ -212,3 +212,33 @@ def test_forget_outside_an_episode_does_nothing():
     r = rule(gate=gate(window=5.0, forget="pre"))
     pr, _ = play(r, 1, 1, {3: [0]}, {}, gate_steps={10})
     assert pr.state.w[0] == W0
+
+
+# -- the potentiation NEST applies lazily ----------------------------------------------------------
+
+def test_pending_potentiation_additive():
+    """Synapses 0 -> 0 (last pre at step 10, trace 1.5), 1 -> 0 (last pre 14, trace 1.0), 2 -> 1 (last pre 10).
+    Post events: neuron 0 arriving at 12 and 16, neuron 1 at 20 (not before until = 20), neuron 0 at 14."""
+    r = rule()
+    w = np.array([0.5, 0.5, 0.5])
+    j, kplus, last_pre = np.array([0, 0, 1]), np.array([1.5, 1.0, 1.0]), np.array([10, 14, 10])
+    got = pending_potentiation(r, w, j, kplus, last_pre, np.array([0, 0, 1, 0]), np.array([12, 16, 20, 14]),
+                               until=20, dt=DT)
+    # 0 -> 0 gains at 12, 14 and 16; 1 -> 0 only at 16 (14 is its own pre step: not after it)
+    expected = [0.5 + AP * 1.0 * 1.5 * (x(2, TP) + x(4, TP) + x(6, TP)), 0.5 + AP * 1.0 * x(2, TP), 0.5]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert list(w) == [0.5, 0.5, 0.5]  # the caller's weights stay
+
+
+def test_pending_potentiation_multiplicative_in_arrival_order_and_clipped():
+    r = rule(weights=Multiplicative(w_min=0.0, w_max=1.0), A_plus=0.5)
+    j, kplus, last_pre = np.array([0]), np.array([1.0]), np.array([0])
+    got = pending_potentiation(r, np.array([0.5]), j, kplus, last_pre, np.array([0, 0]), np.array([4, 2]),
+                               until=10, dt=DT)
+    w = 0.5
+    for arrival in (2, 4):  # applied in arrival order, each on the weight the one before left
+        w += 0.5 * (1.0 - w) * x(arrival, TP)
+    assert got[0] == pytest.approx(w, rel=1e-12)
+    strong = rule(weights=Additive(w_min=0.0, w_max=1.0), A_plus=5.0)
+    assert list(pending_potentiation(strong, np.array([0.5]), j, kplus, last_pre, np.array([0]), np.array([1]),
+                                     until=10, dt=DT)) == [1.0]
