@@ -92,7 +92,7 @@ def plot(results: dict[str, dict], path: Path) -> None:
         capacity.plot_curves(rows[part], density=0.25 if part == "one_hot" else "all", fragment=2, axes=ax_row,
                              title="")
         ax_row[1].set_title(titles[part])
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 

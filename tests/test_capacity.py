@@ -251,6 +251,8 @@ def test_ca3_sequence_learns_then_recalls():
         (16, "recall_cue", 2, None), (24, "recall_cue", 0, None), (32, "recall_content", None, (0, 1, 0, 0))]
     cam.parse_ops([{"t_ms": o.t, "op": o.op, "cue": o.cue, "content": o.content and list(o.content)} for o in ops],
                   3, 4, "ca3_ops")  # a valid sequence for the protocol
+    with pytest.raises(ValueError, match="spacing must be >= 7 ms"):
+        cap.ca3_ops(p, [], spacing=6)
 
 
 # -- the command ----------------------------------------------------------------------

@@ -314,6 +314,9 @@ class Ca3Options:
 def ca3_ops(patterns: Patterns, fragments: Sequence[np.ndarray], spacing: int = 8) -> list[cam.Op]:
     """The CA3 sequence: a learn per pair, a recall by cue per pair, then a recall by content per
     fragment (``fragments``: one array per fragment size), ``spacing`` ms apart."""
+    if spacing < max(cam.MIN_SPACING_MS.values()):
+        raise ValueError(f"spacing must be >= {max(cam.MIN_SPACING_MS.values())} ms (the longest operation), "
+                         f"got {spacing}")
     cue = patterns.cue_index
     ops = [cam.Op(0, "learn", int(cue[mu]), tuple(int(b) for b in patterns.contents[mu]))
            for mu in range(patterns.n_pairs)]
