@@ -180,6 +180,14 @@ def test_random_static_networks_on_nest(net):
     assert_same(reference, got)
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=static_networks())
+def test_random_static_networks_on_torch(net):
+    assert "static" in spikemem.backends.FEATURES["torch"]
+    reference, got = run_both(net, "torch", 40.0)
+    assert_same(reference, got)
+
+
 def test_sub_millisecond_step_on_nest():
     """At dt = 0.1 ms many grid times are not exact floats; every input spike keeps its step."""
     times = [[round(0.1 * k, 1) for k in range(j, 200, 20)] for j in range(20)]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -124,6 +124,11 @@ class _Plastic:
     mask: torch.Tensor          # (n_pre, n_post) bool: the connector's synapses
     send: torch.Tensor | None   # (n_pre, n_post): mask * spike_scale * sign; None when all ones
     gate: _Pop | None
+    events: dict[str, int] = field(default_factory=lambda: {"pre": 0, "post": 0})
+
+
+#: every this many steps a plastic state moves to the memory layout that suits its events
+_RELAYOUT_EVERY = 128
 
 
 class TorchSimulation:
@@ -356,6 +361,14 @@ class TorchSimulation:
                     spikes = spikes & inside  # outside an episode a reset-traces rule changes nothing
                 b, n = spikes.nonzero(as_tuple=True)
                 (ts.pre_events if side == "pre" else ts.post_events)(p.state, par, b, n, t)
+                p.events[side] += len(b)
+        if t % _RELAYOUT_EVERY == _RELAYOUT_EVERY - 1:
+            # the side with more events gets contiguous synapses (a copy; the arithmetic is the same)
+            major = "post" if p.state.post_major else "pre"
+            minor = "pre" if major == "post" else "post"
+            if p.events[minor] > 2 * p.events[major]:
+                p.state = ts.relayout(p.state)
+            p.events = {"pre": 0, "post": 0}
         if pre_fired:
             b, i = z[:, p.pre.z].nonzero(as_tuple=True)
             rows = p.state.w[b, i]  # the weights at the end of the sending step
@@ -394,16 +407,20 @@ class TorchSimulation:
         if self._record_spikes:
             rec = torch.cat(self._spike_rec) if self._spike_rec else torch.zeros((0, self.batch, self._n_total),
                                                                                  dtype=torch.bool)
-            step, trial, col = (x.cpu().numpy() for x in rec.nonzero(as_tuple=True))
+            step, trial, col = (x.cpu().numpy() for x in rec.nonzero(as_tuple=True))  # time order
+            names = self._pop_order
+            starts = np.asarray([self.pops[name].z.start for name in names])
+            pop = np.searchsorted(starts, col, side="right") - 1
+            order = np.argsort(trial * len(names) + pop, kind="stable")  # by trial, population, then time
+            bounds = np.searchsorted((trial * len(names) + pop)[order], np.arange(self.batch * len(names) + 1))
             for name, variables in net.recorded().items():
                 if "spikes" not in variables:
                     continue
-                pop = self.pops[name]
-                in_pop = (col >= pop.z.start) & (col < pop.z.stop)
+                k, z = names.index(name), self.pops[name].z
                 for b, result in enumerate(trials):
-                    keep = in_pop & (trial == b)
-                    result.spikes[name] = SpikeTrains(pop.size, (col[keep] - pop.z.start).astype(np.int64),
-                                                      step[keep].astype(float) * dt)
+                    sel = order[bounds[b * len(names) + k]:bounds[b * len(names) + k + 1]]
+                    result.spikes[name] = SpikeTrains(z.stop - z.start, (col[sel] - z.start).astype(np.int64),
+                                                      step[sel].astype(float) * dt)
         for (name, var), parts in self._state_rec.items():
             values = torch.cat(parts).cpu().numpy() if parts else np.zeros((0, self.batch, self.pops[name].size))
             for b, result in enumerate(trials):

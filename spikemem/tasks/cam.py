@@ -17,6 +17,7 @@ no such population and gets none).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -29,7 +30,7 @@ import numpy as np
 from spikemem.errors import DescriptionError
 from spikemem.ir.io import load
 from spikemem.ir.network import Network
-from spikemem.ir.neurons import IFCurrExp
+from spikemem.ir.neurons import IFCurrExp, SpikeSource
 
 OpKind = Literal["learn", "recall_cue", "recall_content"]
 OP_KINDS = ("learn", "recall_cue", "recall_content")
@@ -332,6 +333,50 @@ def run_ops(ops: list[Op], n_cues: int, n_bits: int, variant: str = "default",
     got = decode(ops, result.spikes["OUTcue"].by_step(net.dt), result.spikes["OUTcont"].by_step(net.dt),
                  n_bits, *shifts)
     return CamRun(ops, expected, got, sim_ms, wall, result, net)
+
+
+def run_batch(op_lists: list[list[Op]], n_cues: int, n_bits: int, variant: str = "default",
+              integration: str | None = None, backend: str = "torch", **options: Any) -> list[CamRun]:
+    """Play several sequences at once, one trial each, on a backend that runs batches (``torch``).
+
+    Each :class:`CamRun` is what :func:`run_ops` gives for its sequence alone (the
+    tests check it), except that every trial runs as long as the longest sequence
+    needs (``sim_ms``) and ``wall_s`` is the time of the whole batch.
+    """
+    from spikemem.backends import compile as compile_net
+
+    if not op_lists:
+        raise ValueError("op_lists: give at least one sequence of operations")
+    net = build_network(op_lists[0], n_cues, n_bits, variant, integration)
+    shifts = read_shifts(net)
+    stimuli: dict[str, list[list[list[float]]]] = {"INcue": [], "INcont": []}
+    has_learn = any(p.name == "INlearn" for p in net.populations)
+    if has_learn:
+        stimuli["INlearn"] = []
+    for ops in op_lists:
+        cue_times, cont_times, learn_times = stimulus(ops, n_cues, n_bits)
+        stimuli["INcue"].append(cue_times)
+        stimuli["INcont"].append(cont_times)
+        if has_learn:
+            stimuli["INlearn"].append([learn_times])
+    sim_ms = max(float((ops[-1].t if ops else 0) + 10 + max(shifts)) for ops in op_lists)
+    start = time.perf_counter()
+    sim = compile_net(net, backend=backend, batch=len(op_lists), stimuli=stimuli, **options)
+    result = sim.run(sim_ms)
+    wall = time.perf_counter() - start
+    trials = [result] if len(op_lists) == 1 else list(result)
+    runs = []
+    for b, (ops, trial) in enumerate(zip(op_lists, trials)):
+        # the network of this trial: its inputs set to its sequence
+        trial_net = dataclasses.replace(net, populations=[
+            dataclasses.replace(p, model=SpikeSource(stimuli[p.name][b])) if p.name in stimuli else p
+            for p in net.populations])
+        memory = SymbolicCAM(n_cues, n_bits)
+        expected = [memory.apply(op) for op in ops]
+        got = decode(ops, trial.spikes["OUTcue"].by_step(net.dt), trial.spikes["OUTcont"].by_step(net.dt),
+                     n_bits, *shifts)
+        runs.append(CamRun(ops, expected, got, sim_ms, wall, trial, trial_net))
+    return runs
 
 
 def _run_in_chunks(sim: Any, total_ms: float, progress: bool, chunk_ms: float = 200.0) -> Any:

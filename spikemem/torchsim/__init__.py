@@ -20,11 +20,11 @@ from spikemem.torchsim.neurons import (IFCurrExpParams, IFCurrExpState, LIFParam
                                        ifcurrexp_params, ifcurrexp_receive, ifcurrexp_step, lif_init, lif_params,
                                        lif_receive, lif_step)
 from spikemem.torchsim.stdp import (PairRuleParams, PairRuleState, episode_open, open_gate, pair_rule_init,
-                                    pair_rule_params, post_events, pre_events, stdp_step)
+                                    pair_rule_params, post_events, pre_events, relayout, stdp_step)
 from spikemem.torchsim.synapses import DelayRing, delay_ring, product, ring_deliver, ring_send, synaptic_matrix
 
 __all__ = ["IFCurrExpParams", "IFCurrExpState", "LIFParams", "LIFState", "ifcurrexp_init", "ifcurrexp_params",
            "ifcurrexp_receive", "ifcurrexp_step", "lif_init", "lif_params", "lif_receive", "lif_step",
            "PairRuleParams", "PairRuleState", "episode_open", "open_gate", "pair_rule_init", "pair_rule_params",
-           "post_events", "pre_events", "stdp_step", "DelayRing", "delay_ring", "product", "ring_deliver",
+           "post_events", "pre_events", "relayout", "stdp_step", "DelayRing", "delay_ring", "product", "ring_deliver",
            "ring_send", "synaptic_matrix"]

@@ -30,9 +30,12 @@ _FAR_PAST = -1e9
 
 
 class PairRuleParams(NamedTuple):
-    """One projection's rule, in steps; ``decay_*[n] = exp(-n / tau_*)`` for whole steps n (0 beyond)."""
-    decay_plus: torch.Tensor
-    decay_minus: torch.Tensor
+    """One projection's rule, in steps.
+
+    ``decay[0, n] = exp(-n / tau_plus)``, ``decay[1, n] = exp(-n / tau_minus)`` for whole
+    steps n (0 from the last column on).
+    """
+    decay: torch.Tensor
     A_plus: float
     A_minus: float
     w_min: float
@@ -47,22 +50,41 @@ class PairRuleParams(NamedTuple):
     gate_delay: int         #: steps from a gate spike to the episode's opening
 
 
+#: the per-synapse variables, in the order of the last axis of ``PairRuleState.synapses``
+VARIABLES = ("w", "apre", "apost", "lpre", "lpost", "lforget")
+
+
 class PairRuleState(NamedTuple):
-    """Per-synapse weight (nA), traces, last-update steps; ``t_open`` per trial (B,)."""
-    w: torch.Tensor
-    apre: torch.Tensor
-    apost: torch.Tensor
-    lpre: torch.Tensor
-    lpost: torch.Tensor
-    lforget: torch.Tensor
+    """Per-synapse variables packed in ``synapses`` (B, n_pre, 6, n_post), in :data:`VARIABLES` order:
+    weight (nA), traces, steps of their last update, step of the last forgetting; ``t_open`` (B,)
+    the step the trial's episode opened.
+
+    Packed, one gather reads the six variables of the synapses of a pre neuron, each a
+    contiguous row. ``post_major``: ``synapses`` is (B, n_post, 6, n_pre) instead, for a
+    projection with more post events than pre events (:func:`relayout`; the arithmetic
+    does not depend on the layout).
+    """
+    synapses: torch.Tensor
     t_open: torch.Tensor
+    post_major: bool = False
+
+    @property
+    def w(self) -> torch.Tensor:
+        """The weights (B, n_pre, n_post), a view."""
+        w = self.synapses[:, :, 0, :]
+        return w.transpose(1, 2) if self.post_major else w
 
 
-def _decay_table(tau_steps: float, dtype: torch.dtype, device) -> torch.Tensor:
-    """``exp(-n / tau)`` for n = 0, 1, ... up to the first n where numpy's value is 0."""
-    n = int(np.ceil(746.0 * tau_steps)) + 2  # exp(-x) is 0 in float64 from x ~ 745.2
-    table = np.exp(-(np.arange(n, dtype=float)) / tau_steps)
-    assert table[-1] == 0.0
+def relayout(state: PairRuleState) -> PairRuleState:
+    """The same state in the other memory layout (pre-major <-> post-major)."""
+    return PairRuleState(state.synapses.permute(0, 3, 2, 1).contiguous(), state.t_open, not state.post_major)
+
+
+def _decay_table(taus: tuple[float, float], dtype: torch.dtype, device) -> torch.Tensor:
+    """``exp(-n / tau)`` for n = 0, 1, ... up to where numpy's value is 0, one row per tau."""
+    n = int(np.ceil(746.0 * max(taus))) + 2  # exp(-x) is 0 in float64 from x ~ 745.2
+    table = np.exp(-(np.arange(n, dtype=float))[None, :] / np.asarray(taus)[:, None])
+    assert (table[:, -1] == 0.0).all()
     return torch.as_tensor(table, dtype=dtype, device=device)
 
 
@@ -71,8 +93,7 @@ def pair_rule_params(rule: STDP, dt: float, dtype: torch.dtype = torch.float64,
     """The rule of ``rule`` for steps of ``dt`` ms."""
     timing, gate = rule.timing, rule.gate
     return PairRuleParams(
-        decay_plus=_decay_table(timing.tau_plus / dt, dtype, device),
-        decay_minus=_decay_table(timing.tau_minus / dt, dtype, device),
+        decay=_decay_table((timing.tau_plus / dt, timing.tau_minus / dt), dtype, device),
         A_plus=timing.A_plus, A_minus=timing.A_minus, w_min=rule.weights.w_min, w_max=rule.weights.w_max,
         window=gate.window / dt if gate is not None else 1e30, additive=isinstance(rule.weights, Additive),
         nearest=timing.traces == "nearest", reset_traces=gate is not None and gate.reset_traces,
@@ -82,10 +103,12 @@ def pair_rule_params(rule: STDP, dt: float, dtype: torch.dtype = torch.float64,
 
 def pair_rule_init(w0: torch.Tensor, batch: int, gated: bool) -> PairRuleState:
     """The state at t = 0: weights ``w0`` (n_pre, n_post) in every trial, no traces, no episode yet."""
-    w = w0.expand(batch, *w0.shape).clone()
-    far = torch.full_like(w, _FAR_PAST)
-    t_open = torch.full((batch,), _FAR_PAST if gated else -1e18, dtype=w.dtype, device=w.device)
-    return PairRuleState(w, torch.zeros_like(w), torch.zeros_like(w), far, far.clone(), far.clone(), t_open)
+    n_pre, n_post = w0.shape
+    synapses = torch.zeros((batch, n_pre, len(VARIABLES), n_post), dtype=w0.dtype, device=w0.device)
+    synapses[:, :, 0, :] = w0
+    synapses[:, :, 3:, :] = _FAR_PAST
+    t_open = torch.full((batch,), _FAR_PAST if gated else -1e18, dtype=w0.dtype, device=w0.device)
+    return PairRuleState(synapses, t_open)
 
 
 def open_gate(state: PairRuleState, opens: torch.Tensor, t: int) -> PairRuleState:
@@ -98,38 +121,57 @@ def episode_open(state: PairRuleState, p: PairRuleParams, t: int) -> torch.Tenso
     return (t >= state.t_open) & (t - state.t_open < p.window)
 
 
-def _decay(table: torch.Tensor, last: torch.Tensor, t: int) -> torch.Tensor:
-    return table[(t - last).clamp(max=len(table) - 1).long()]
-
-
 def _event(state: PairRuleState, p: PairRuleParams, side: str, b: torch.Tensor, n: torch.Tensor, t: int) -> None:
-    """Pre (``side="pre"``, rows ``[b, n, :]``) or post (columns ``[b, :, n]``) events at step ``t``."""
-    index = (b, n) if side == "pre" else (b, slice(None), n)
-    w, apre, apost, lpre, lpost, lforget = (x[index] for x in state[:6])
-    t_open = state.t_open[b][:, None]
-    dtype = w.dtype
-    episode = (t >= t_open).to(dtype) * (t - t_open < p.window).to(dtype)
-    apre = apre * _decay(p.decay_plus, lpre, t)
-    apost = apost * _decay(p.decay_minus, lpost, t)
-    if p.reset_traces:
-        apre = apre * (lpre >= t_open).to(dtype)
-        apost = apost * (lpost >= t_open).to(dtype)
-    stamp = torch.full_like(w, float(t))
+    """Pre (``side="pre"``: the synapses of pre neurons ``n``) or post events at step ``t``, trials ``b``.
+
+    The operations of :meth:`spikemem.ir.plasticity.GatedPairRule._event` with the same
+    results to the last bit, on a gathered copy of the events' synapses, in place:
+
+    - ``(apre * exp(-(t - lpre) / tau)) * keep`` with keep 0 or 1 is read as
+      ``apre * table[t - lpre]`` with the table's last entry (0) where keep is 0;
+    - ``episode * (c * x)`` with episode 0 or 1 is computed as ``x * (c * episode)``.
+    """
+    syn = state.synapses
+    along_major = (side == "pre") != state.post_major
+    if along_major:                                     # (k, 6, m): whole rows
+        rows = b * syn.shape[1] + n
+        s = syn.view(-1, syn.shape[2] * syn.shape[3]).index_select(0, rows).view(len(b), *syn.shape[2:])
+    else:                                               # strided: gather through flat indices
+        major, minor = syn.shape[1], syn.shape[3]
+        flat = ((b * major)[:, None, None] + torch.arange(major, device=syn.device)[None, :, None]) * 6 \
+            + torch.arange(6, device=syn.device)
+        flat = flat * minor + n[:, None, None]          # (k, major, 6): element (b, i, v, n)
+        s = syn.view(-1).take(flat).transpose(1, 2)     # (k, 6, major)
+    w, traces, last, lforget = s[:, 0], s[:, 1:3], s[:, 3:5], s[:, 5]
+    t_open = state.t_open[b][:, None]                   # (k, 1)
+    episode = ((t >= t_open) & (t - t_open < p.window)).to(s.dtype)
+    columns = p.decay.shape[1]
+    steps = t - last                                    # (k, 2, m)
+    if p.reset_traces:                                  # a trace from before the episode counts as 0
+        steps.masked_fill_(last < t_open[..., None], columns - 1)
+    index = steps.clamp_(max=columns - 1).long()
+    index[:, 1] += columns
+    traces.mul_(p.decay.take(index))                    # apre, apost decayed to t
+    apre, apost = s[:, 1], s[:, 2]
     if p.forget == side:
-        forgetting = episode * (lforget < t_open).to(dtype)
-        w = w * (1 - forgetting) + p.w_min * forgetting
-        state.lforget[index] = lforget * (1 - forgetting) + t * forgetting
+        forgetting = episode * (lforget < t_open).to(s.dtype)
+        w.copy_(w * (1 - forgetting) + p.w_min * forgetting)
+        lforget.copy_(lforget * (1 - forgetting) + t * forgetting)
     if side == "pre":
-        dep = p.A_minus * p.w_max * apost if p.additive else p.A_minus * (w - p.w_min) * apost
-        w = torch.clamp(w - episode * dep, p.w_min, p.w_max)
-        apre = torch.ones_like(apre) if p.nearest else apre + 1
+        dep = apost * (p.A_minus * p.w_max * episode) if p.additive else \
+            (w - p.w_min) * (p.A_minus * episode) * apost
+        w.sub_(dep).clamp_(p.w_min, p.w_max)
+        apre.fill_(1.0) if p.nearest else apre.add_(1.0)
     else:
-        pot = p.A_plus * p.w_max * apre if p.additive else p.A_plus * (p.w_max - w) * apre
-        w = torch.clamp(w + episode * pot, p.w_min, p.w_max)
-        apost = torch.ones_like(apost) if p.nearest else apost + 1
-    state.w[index], state.apre[index], state.apost[index] = w, apre, apost
-    state.lpre[index] = stamp
-    state.lpost[index] = stamp
+        pot = apre * (p.A_plus * p.w_max * episode) if p.additive else \
+            (p.w_max - w) * (p.A_plus * episode) * apre
+        w.add_(pot).clamp_(p.w_min, p.w_max)
+        apost.fill_(1.0) if p.nearest else apost.add_(1.0)
+    last.fill_(float(t))
+    if along_major:
+        syn.view(-1, syn.shape[2] * syn.shape[3]).index_copy_(0, rows, s.view(len(b), -1))
+    else:
+        syn.view(-1).put_(flat, s.transpose(1, 2))
 
 
 def pre_events(state: PairRuleState, p: PairRuleParams, b: torch.Tensor, i: torch.Tensor, t: int) -> PairRuleState:

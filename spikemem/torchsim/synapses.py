@@ -1,7 +1,7 @@
 """Synaptic products and delays in steps.
 
 A projection's weights are a :class:`SynapticMatrix`: a vector for one-to-one
-connections, a dense (n_pre, n_post) matrix, or a torch sparse CSR matrix of
+connections, a dense (n_pre, n_post) matrix, or a torch sparse (COO) matrix of
 its transpose when fewer than :data:`SPARSE_BELOW` of the pairs are connected.
 ``product(spikes, matrix)`` is the input (B, n_post) that the spikes (B, n_pre)
 send through it.
@@ -26,7 +26,7 @@ class SynapticMatrix(NamedTuple):
     """Weights of one static projection (nA, already signed and scaled for the target).
 
     ``kind``: ``"diag"`` (one-to-one: ``data`` is (n,)), ``"dense"`` (``data`` is
-    (n_pre, n_post)) or ``"sparse"`` (``data`` is the CSR transpose, (n_post, n_pre)).
+    (n_pre, n_post)) or ``"sparse"`` (``data`` is the sparse transpose, (n_post, n_pre)).
     """
     kind: str
     data: torch.Tensor
@@ -44,7 +44,7 @@ def synaptic_matrix(i: np.ndarray, j: np.ndarray, w: np.ndarray, n_pre: int, n_p
     dense = np.zeros((n_pre, n_post))
     np.add.at(dense, (i, j), w)
     if np.count_nonzero(dense) < SPARSE_BELOW * n_pre * n_post:
-        t = torch.as_tensor(dense.T.copy(), dtype=dtype, device=device).to_sparse_csr()
+        t = torch.as_tensor(dense.T.copy(), dtype=dtype, device=device).to_sparse().coalesce()
         return SynapticMatrix("sparse", t, n_pre, n_post)
     return SynapticMatrix("dense", torch.as_tensor(dense, dtype=dtype, device=device), n_pre, n_post)
 
