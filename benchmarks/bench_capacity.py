@@ -12,7 +12,7 @@ Three parts, each a :func:`spikemem.tasks.capacity.sweep`:
 - ``dense``: numpy memories only, cues of n/2 active units and contents of density 1/2 (the
   unbiased patterns the classic Hopfield rule is made for), at 64x64 and 256x256.
 
-The CA3 part takes about 5 minutes on 2 cores (run it under ``nice``); the numpy parts about 3.
+The one-hot part (with the CA3) takes about 3.5 minutes on 2 cores (run it under ``nice``); the numpy parts about 2.
 
     nice -n 10 .venv/bin/python benchmarks/bench_capacity.py            # all parts
     nice -n 10 .venv/bin/python benchmarks/bench_capacity.py --parts one_hot --quick
