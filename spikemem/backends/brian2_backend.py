@@ -325,9 +325,7 @@ class Brian2Simulation:
             raise SpikememError("target 'cpp_standalone' builds one program per simulation and runs it "
                                 "once: call run() a single time with the whole duration, or use "
                                 "target='cython' for segmented runs")
-        self._tables = {p.name: self._table(p, duration) for p in self.net.populations
-                        if isinstance(p.model, (SpikeSource, Poisson))}
-        plan, built = standalone.plan(lambda recorder: self._program(recorder, duration, real=False))
+        plan, built = self.standalone_plan(duration)
         outputs = self._outputs(built)
         entry = standalone.lookup(self._cache, plan.key)
         self.standalone_build = "reused" if entry else "compiled"
@@ -337,6 +335,16 @@ class Brian2Simulation:
         files = standalone.execute(entry, plan.run_args, plan.sizes, outputs)
         self._t = duration
         return self._collect_files(files)
+
+    def standalone_plan(self, duration: float):
+        """The key and run arguments of the cpp_standalone program that runs ``duration`` ms
+        (:func:`spikemem.backends.brian2_standalone.plan`; imports no brian2), and the
+        recorded build."""
+        from spikemem.backends import brian2_standalone as standalone
+
+        self._tables = {p.name: self._table(p, duration) for p in self.net.populations
+                        if isinstance(p.model, (SpikeSource, Poisson))}
+        return standalone.plan(lambda recorder: self._program(recorder, duration, real=False))
 
     def _program(self, b2, duration: float, real: bool) -> _Built:
         """Build the network against ``b2`` (brian2 if ``real``, else the standalone recorder)
@@ -370,20 +378,23 @@ class Brian2Simulation:
     def _table(self, pop: Population, duration: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(first, end, steps) of a source's spikes: neuron k fires at ``steps[first[k]:end[k]]``.
 
-        The table's length, part of the compiled program, is the next power of two of
-        the number of spikes, so other stimuli of about the same size reuse the program.
+        The table's length is part of the compiled program: the next power of two of the
+        number of spikes, and at least 1/16 of the source's neuron-steps, so any stimulus of
+        up to one spike in 16 steps per neuron reuses the program of the same network.
         """
         if isinstance(pop.model, SpikeSource):
             idx, times = _source_arrays(pop.name, pop.model.spike_times, self.net.dt)
         else:
+            # a fresh generator: the one run from t = 0 draws what the first run of numpy draws
             idx, times = poisson_times(pop.model, pop.size, self.net.dt, 0.0, duration,
-                                       self._poisson_rng[pop.name])
+                                       rng_for(self.net, f"population:{pop.name}"))
         steps = np.round(np.asarray(times) / self.net.dt)
         order = np.lexsort((steps, idx))
         idx, steps = np.asarray(idx)[order], steps[order]
         counts = np.bincount(idx, minlength=pop.size)
         end = np.cumsum(counts)
-        capacity = 1 << max(4, int(len(steps) - 1).bit_length())
+        floor = -(-pop.size * round(duration / self.net.dt) // 16)
+        capacity = 1 << max(4, int(max(len(steps), floor) - 1).bit_length())
         table = np.full(capacity, -1.0)
         table[:len(steps)] = steps
         return (end - counts).astype(float), end.astype(float), table

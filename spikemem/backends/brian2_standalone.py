@@ -307,6 +307,10 @@ def execute(entry: Path, run_args: dict[str, Any], sizes: dict[str, int],
         if done.returncode != 0 or "Error reading" in done.stderr or "Cannot set" in done.stderr:
             raise SpikememError(f"the standalone program in {entry} failed (exit {done.returncode}): "
                                 f"{(done.stdout + done.stderr)[-2000:]}")
+        info = (results / "last_run_info.txt").read_text().split()
+        if float(info[1]) < 1.0:  # the program stops early on SIGINT and still exits 0
+            raise SpikememError(f"the standalone program in {entry} stopped after {float(info[1]):.0%} "
+                                f"of the run (interrupted)")
         out = {}
         for name in outputs:
             spec = manifest["results"][name]
