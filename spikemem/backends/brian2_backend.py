@@ -259,11 +259,16 @@ class Brian2Simulation:
             # step in one slot per step in flight, delivered delay_steps later
             slots = range(delay_steps)
             model += "".join(f"wq_{k} : 1\n" for k in slots)
-            on_pre["store"] = "\n".join(f"wq_{k} = wq_{k} + (w - wq_{k}) * int(t_in_timesteps % {delay_steps} == {k})"
-                                        for k in slots)
+            store = "\n".join(f"wq_{k} = wq_{k} + (w - wq_{k}) * int(t_in_timesteps % {delay_steps} == {k})"
+                               for k in slots)
             sent = " + ".join(f"wq_{k} * int(t_in_timesteps % {delay_steps} == {k})" for k in slots)
             on_pre["pre"] = deliver.replace("+= w", f"+= ({sent})").replace("-= w", f"-= ({sent})")
-            delays["store"] = 0 * dt.dt
+            if timing.same_step == "post_first":
+                # plast is the last pathway of the step that writes w: it sends its own result
+                # (one pathway less to run every step)
+                on_pre["plast"] += store + "\n"
+            else:
+                on_pre["store"], delays["store"] = store, 0 * dt.dt
         s = b2.Synapses(pre, post, model, on_pre=on_pre,
                         on_post={"post": code["post"]}, delay=delays, clock=dt, name=name)
         if not len(syn.i):
@@ -281,7 +286,9 @@ class Brian2Simulation:
         first, second = (s.post, s.plast) if timing.same_step == "post_first" else (s.plast, s.post)
         first.order, second.order, s.pre.order = 1, 2, 3
         if delay_steps > 0:
-            s.pre.order, s.store.order = -1, 3  # deliver what an earlier step sent, then send this one
+            s.pre.order = -1  # deliver what an earlier step sent, then send this one (store: last)
+            if "store" in on_pre:
+                s.store.order = 3
         if gate is not None:
             g = b2.Synapses(built.groups[gate.population], s, on_pre="t_open = t_in_timesteps",
                             delay=int(round(gate.delay / self.net.dt)) * dt.dt, clock=dt,
