@@ -212,12 +212,50 @@ def type_problems(net: Network) -> list[str]:
     Used by :func:`spikemem.ir.network.validate`, so a network built in Python gets the
     messages a file gets, with the value problems of every node that could be read.
     """
+    hints, fields = _schema(Network)
+    if all(_conforms(hints[name], getattr(net, name)) for name in fields if name != "params"):
+        return []  # the common case, without converting the network to a file's form
     reader = _Reader(dict(net.params))
     data = _plain(net)
     data["params"] = {}  # the params were used already; their values are not re-checked here
     if reader._dataclass(Network, data, "") is not _FAIL:
         return []
     return reader.problems + reader.node_problems
+
+
+def _conforms(tp: Any, value: Any) -> bool:
+    """Whether ``value`` already has the types that reading it as ``tp`` gives, so the reader would
+    find nothing wrong. Strict (a numpy number, an expression string or a tuple is False): then
+    :func:`type_problems` reads the network back in full, which accepts those or names the problem.
+    """
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(tp)
+        if value is None:
+            return type(None) in options
+        if type(value) in options:  # a node of one of the tagged types, or a plain number
+            return _conforms(type(value), value)
+        if type(value) is list:
+            return any(typing.get_origin(o) is list and _conforms(o, value) for o in options)
+        return float in options and type(value) is int
+    if origin is Literal:
+        return type(value) is str and value in typing.get_args(tp)
+    if origin is list:
+        if type(value) is not list:
+            return False
+        (item_tp,) = typing.get_args(tp)
+        if item_tp is float:  # long weight and spike time lists: one pass in C
+            return set(map(type, value)) <= {float, int}
+        return all(_conforms(item_tp, v) for v in value)
+    if origin is dict:
+        key_tp, item_tp = typing.get_args(tp)
+        return type(value) is dict and all(type(k) is key_tp and _conforms(item_tp, v) for k, v in value.items())
+    if dataclasses.is_dataclass(tp):
+        hints, fields = _schema(tp)
+        return type(value) is tp and all(_conforms(hints[name], getattr(value, name)) for name in fields)
+    if tp is float:
+        return type(value) in (float, int)
+    return type(value) is tp  # bool, int, str
 
 
 def _resolve_params(raw: Any, overrides: dict[str, float]) -> tuple[dict[str, float], list[str]]:
