@@ -6,17 +6,20 @@ message text a user reads), not against what the code under test returned before
 from __future__ import annotations
 
 import json
+import math
 
+import numpy as np
 import pytest
 import yaml
 
 import spikemem
 from spikemem import DescriptionError
-from spikemem.ir.connectivity import connect, synapse_count
+from spikemem.ir.connectivity import connect, poisson_times, synapse_count
 from spikemem.ir.expr import ExpressionError, evaluate
 from spikemem.ir.network import Network, Population, Projection
-from spikemem.ir.neurons import IFCurrExp, SpikeSource
-from spikemem.ir.synapses import Additive, AllToAll, Multiplicative, OneToOne
+from spikemem.ir.neurons import LIF, IFCurrExp, Poisson, SpikeSource
+from spikemem.ir.synapses import (Additive, AllToAll, LearningGate, Multiplicative, Normal, OneToOne,
+                                  Uniform)
 
 
 # -- expr.py: messages quote the whole expression, wherever in it the problem is ------------------
@@ -182,3 +185,43 @@ def test_an_unknown_projection_lists_the_known_ones():
 def test_equal_weight_bounds_are_valid(dependence):
     assert dependence(w_min=0.5, w_max=0.5).problems() == []
     assert dependence(w_min=0.5, w_max=0.25).problems() == [("w_max", "must be >= w_min (0.5)")]
+
+
+# -- connectivity.py: Poisson spikes on the step grid ----------------------------------------------
+
+def test_poisson_at_probability_one_fires_in_every_step_of_its_window():
+    """rate * dt = 1 spike per step (2000 Hz at dt = 0.5 ms): every step in [start, start + duration),
+    here steps 2..201 (1.0 to 100.5 ms) of 50 neurons: 10,000 draws that must all hit."""
+    model = Poisson(rate=2000.0, start=1.0, duration=100.0)
+    idx, times = poisson_times(model, 50, 0.5, 0.0, 105.0, np.random.default_rng(0))
+    expected = [(k * 0.5, n) for k in range(2, 202) for n in range(50)]
+    assert sorted(zip(times.tolist(), idx.tolist())) == expected
+
+
+def test_poisson_spike_probability_is_rate_times_dt():
+    """200 Hz at dt = 0.5 ms: p = 0.1 per step and neuron; 20,000 draws give 2,000 +- 42 (1 sd)."""
+    model = Poisson(rate=200.0)
+    idx, _ = poisson_times(model, 20, 0.5, 0.0, 500.0, np.random.default_rng(3))
+    p, n = 200.0 * 0.5 / 1000.0, 1000 * 20
+    assert abs(len(idx) - p * n) < 5 * math.sqrt(n * p * (1 - p))
+
+
+def test_poisson_segments_cover_their_own_steps_and_equal_one_run():
+    model = Poisson(rate=300.0)
+    whole = poisson_times(model, 4, 0.5, 0.0, 10.0, np.random.default_rng(7))
+    rng = np.random.default_rng(7)
+    first = poisson_times(model, 4, 0.5, 0.0, 6.0, rng)
+    second = poisson_times(model, 4, 0.5, 6.0, 10.0, rng)
+    assert first[1].max() < 6.0 <= second[1].min()
+    np.testing.assert_array_equal(np.concatenate([first[1], second[1]]), whole[1])
+    np.testing.assert_array_equal(np.concatenate([first[0], second[0]]), whole[0])
+
+
+# -- node problems: exact texts -----------------------------------------------------------------------
+
+def test_gate_and_initial_state_problems():
+    assert LearningGate().problems() == [("population", "must name the population whose spikes open the gate")]
+    assert LIF(mem_init=Normal(0.0, -1.0)).problems() == [("mem_init.std", "must be >= 0, got -1.0")]
+    assert LIF(mem_init=Uniform(1.0, 0.5)).problems() == [("mem_init.high", "must be >= low (1.0)")]
+    assert IFCurrExp(v_init=Normal(-60.0, -2.0)).problems() == [("v_init.std", "must be >= 0, got -2.0")]
+    assert LIF(mem_init=[0.0, 0.5]).problems() == [] == IFCurrExp(v_init=Uniform(-70.0, -60.0)).problems()
