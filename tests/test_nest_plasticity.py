@@ -115,6 +115,20 @@ def test_plastic_spike_in_flight_on_nest_matches_brian2():
     np.testing.assert_allclose(nest_weights(sim, "plastic"), reference.weights["plastic"], atol=1e-12, rtol=0)
 
 
+def test_weights_are_read_at_the_end_of_the_run_not_of_the_step_nest_computes_ahead():
+    """pre fires at step 22, the first step after a 22 ms run: NEST has computed it (it runs a step
+    ahead) and the host applied its depression, but the run's weights are those of step 21."""
+    net = in_flight_net(["spikes", "v"])
+    w_21 = W0 - AM * math.exp(-3 / TM) + AP * math.exp(-1 / TP)
+    sim = spikemem.compile(net, backend="pynn.nest")
+    np.testing.assert_allclose(sim.run(22.0).weights["plastic"], [[w_21]], atol=1e-12, rtol=0)
+    reference = spikemem.compile(net, backend="brian2")
+    np.testing.assert_allclose(reference.run(22.0).weights["plastic"], [[w_21]], atol=1e-12, rtol=0)
+    got = sim.run(18.0)  # and the next run goes on from there
+    assert_same(reference.run(18.0), got)
+    np.testing.assert_allclose(got.weights["plastic"], reference.weights("plastic"), atol=1e-12, rtol=0)
+
+
 # -- NEST's own stdp_synapse (approximation "nest_stdp") ----------------------------------------------------
 
 FAST = dict(cm=0.14, tau_m=0.5, tau_syn_E=0.3, tau_syn_I=0.3, v_rest=-60.0, v_reset=-60.0,

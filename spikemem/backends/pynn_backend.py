@@ -182,6 +182,9 @@ class PyNNSimulation:
         self._io = _NestIO(self) if plan.engine.name == "pynn.nest" else _PyNNIO(self)
         self._io.prepare()
         self._step_cost: float | None = None  # measured wall time (s) of one host-stepped engine step
+        # host rules' weights at the end of the user's last step (the engine computes one step more)
+        self._reported: dict[str, np.ndarray] = {}
+        self._report_step = -1
 
     # -- running -------------------------------------------------------------
 
@@ -206,6 +209,7 @@ class PyNNSimulation:
         self._feed_poisson(self._fed, target + 1)
         self._fed = target + 1
         stepped = self._stepped_steps(self._computed, target)
+        self._report_step = end - 1
         timed, timed_s, warned = 0, 0.0, False
         while self._computed < target:
             stop = self._next_stop(target)
@@ -279,7 +283,14 @@ class PyNNSimulation:
     def _advance(self, stop: int) -> None:
         """Let the engine compute IR steps up to ``stop - 1`` and apply the host rules to them."""
         first = self._computed
-        self.sim.run_until(self._engine_time(stop))
+        if first > 0 and self.plan.engine.name == "pynn.nest":
+            # after PyNN's first run (which connects recorders and parrots and runs a step
+            # ahead) its run_until only calls NEST's Simulate, but asks NEST for its whole kernel
+            # status eight times per call (about 1 ms each, more as events accumulate): step NEST
+            # itself, PyNN's clock follows NEST's
+            self._io.simulate((stop - first) * self.net.dt)
+        else:
+            self.sim.run_until(self._engine_time(stop))
         self._computed = stop
         if not self._io.watched():
             return
@@ -293,6 +304,8 @@ class PyNNSimulation:
             for s in range(first, stop):
                 changed |= rule.step(s, pre_i[pre_t == s], post_i[post_t == s - post_lag],
                                      s in self._episodes[name])
+                if s == self._report_step:
+                    self._reported[name] = rule.state.w.copy()
             if changed:
                 self._io.set_weights(name, rule.state.w)
 
@@ -352,7 +365,8 @@ class PyNNSimulation:
         if not len(p.connections):
             return w
         if projection in self._rules:
-            values = self._rules[projection].state.w
+            # as of the end of the user's last step, not of the one the engine computes ahead
+            values = self._reported.get(projection, self._rules[projection].state.w)
         elif projection in self._native:
             values = self._native_weights(projection)
         else:
@@ -483,6 +497,9 @@ class _PyNNIO:
     def weights_and_kplus(self, projection: str) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError("only NEST runs its own pair rule")
 
+    def simulate(self, ms: float) -> None:
+        raise NotImplementedError("only NEST is stepped directly")
+
     def get_weights(self, projection: str) -> np.ndarray:
         p = self.s.plan.projection(projection)
         dense = np.asarray(self.s.built.projections[projection].get("weight", format="array"), float)
@@ -503,6 +520,7 @@ class _NestIO(_PyNNIO):
         import nest
 
         self._nest = nest
+        self._first_id: dict[str, int] = {}  # population -> NEST id of its first neuron
         self._known = 0  # spikes of steps before this are in the history
         self._recorders: dict[str, Any] = {}
         for name in self.watched():
@@ -551,8 +569,9 @@ class _NestIO(_PyNNIO):
         NEST ran, which would lose the last recorded row.
         """
         events = {k: np.atleast_1d(np.asarray(v)) for k, v in device.get("events").items()}
-        first = self.s.built.populations[name].node_collection[0].global_id
-        return events, events["senders"].astype(np.int64) - first
+        if name not in self._first_id:  # asking NEST costs a call per step otherwise
+            self._first_id[name] = self.s.built.populations[name].node_collection[0].global_id
+        return events, events["senders"].astype(np.int64) - self._first_id[name]
 
     def recorded_spikes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Every recorded spike of a population: (indices, IR steps)."""
@@ -605,6 +624,10 @@ class _NestIO(_PyNNIO):
     def set_weights(self, projection: str, w: np.ndarray) -> None:
         conns, perm, sign = self._connections(projection)
         conns.set(weight=(w[perm] * sign).tolist())
+
+    def simulate(self, ms: float) -> None:
+        """Advance NEST by ``ms`` (a whole number of steps; NEST rounds it to its time grid)."""
+        self._nest.Simulate(ms)
 
     def weights_and_kplus(self, projection: str) -> tuple[np.ndarray, np.ndarray]:
         """Weights (nA) and pre traces of a projection on NEST's stdp_synapse, in plan order."""
