@@ -259,9 +259,12 @@ class Brian2Simulation:
             # step in one slot per step in flight, delivered delay_steps later
             slots = range(delay_steps)
             model += "".join(f"wq_{k} : 1\n" for k in slots)
-            store = "\n".join(f"wq_{k} = wq_{k} + (w - wq_{k}) * int(t_in_timesteps % {delay_steps} == {k})"
-                               for k in slots)
-            sent = " + ".join(f"wq_{k} * int(t_in_timesteps % {delay_steps} == {k})" for k in slots)
+            if delay_steps == 1:  # one spike in flight at a time: a single slot, no selection
+                store, sent = "wq_0 = w", "wq_0"
+            else:  # the slot of this step takes w exactly (w * 1 + old * 0), the others keep theirs
+                store = "\n".join(f"wq_{k} = w * int(t_in_timesteps % {delay_steps} == {k}) "
+                                   f"+ wq_{k} * int(t_in_timesteps % {delay_steps} != {k})" for k in slots)
+                sent = " + ".join(f"wq_{k} * int(t_in_timesteps % {delay_steps} == {k})" for k in slots)
             on_pre["pre"] = deliver.replace("+= w", f"+= ({sent})").replace("-= w", f"-= ({sent})")
             if timing.same_step == "post_first":
                 # plast is the last pathway of the step that writes w: it sends its own result
