@@ -31,6 +31,7 @@ a plain ``Result``.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -258,16 +259,17 @@ class TorchSimulation:
 
     def _source_events(self, net: Network, stimuli: dict[str, list[list[list[float]]]]) -> np.ndarray:
         """(trial, step, column in the source pool) of every SpikeSource spike, sorted by step."""
-        rows = []
+        parts = [np.zeros((0, 3), dtype=np.int64)]
         for pop in net.populations:
             if not isinstance(pop.model, SpikeSource):
                 continue
             col0 = self.pops[pop.name].pool.start
             trials = stimuli.get(pop.name) or [pop.model.spike_times] * self.batch
             for b, spike_times in enumerate(trials):
-                for n, times in enumerate(spike_times):
-                    rows += [(b, int(round(t / net.dt)), col0 + n) for t in times]
-        events = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+                neurons, times = _flatten(spike_times)
+                steps = np.rint(times / net.dt).astype(np.int64)  # round half to even, as round() does
+                parts.append(np.stack([np.full(len(steps), b), steps, col0 + neurons], 1))
+        events = np.concatenate(parts)
         return events[np.argsort(events[:, 1], kind="stable")]
 
     # -- running -------------------------------------------------------------
@@ -374,8 +376,7 @@ class TorchSimulation:
             rows = p.state.w[b, i]  # the weights at the end of the sending step
             if p.send is not None:
                 rows = rows * p.send[i]
-            sent = torch.zeros((self.batch, p.post.size), dtype=self.dtype, device=self.device)
-            self._send(p.post, p.channel, t, p.delay, sent.index_add_(0, b, rows))
+            self._send(p.post, p.channel, t, p.delay, tsyn.add_rows(self.batch, b, rows))
 
     def _send(self, post: _Pop, channel: int, t: int, delay: int, value: torch.Tensor) -> None:
         tsyn.ring_send(self._rings[post.kind], t, delay, channel, post.pool, value)
@@ -486,14 +487,26 @@ def _checked_stimuli(net: Network, stimuli: dict[str, Any], batch: int) -> dict[
             if spike_times and len(spike_times) != size:
                 problems.append(f"{path}[{b}]: needs one list of times per neuron ({size}), got {len(spike_times)}")
                 continue
-            for n, times in enumerate(spike_times):
-                if any(t < 0 for t in times):
+            neurons, times = _flatten(spike_times)
+            steps = np.rint(times / net.dt).astype(np.int64)
+            negative = set(neurons[times < 0].tolist())
+            key = neurons * (int(np.abs(steps).max(initial=0)) * 2 + 3) + steps
+            unique, counts = np.unique(key, return_counts=True)
+            twice = set(neurons[np.isin(key, unique[counts > 1])].tolist())
+            for n in sorted(negative | twice):
+                if n in negative:
                     problems.append(f"{path}[{b}][{n}]: times must be >= 0 ms")
-                steps = [round(t / net.dt) for t in times]
-                if len(set(steps)) != len(steps):
+                if n in twice:
                     problems.append(f"{path}[{b}][{n}]: two spikes fall in one step of {net.dt} ms; "
                                     f"a neuron spikes at most once per step")
         out[name] = [list(s) for s in trials]
     if problems:
         raise DescriptionError(problems, "compile(stimuli=...)")
     return out
+
+
+def _flatten(spike_times: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """The neuron index and the time (ms) of every spike of one ``spike_times`` (one list per neuron)."""
+    counts = [len(times) for times in spike_times]
+    neurons = np.repeat(np.arange(len(spike_times), dtype=np.int64), counts)
+    return neurons, np.fromiter(itertools.chain.from_iterable(spike_times), dtype=float, count=sum(counts))

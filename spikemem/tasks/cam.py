@@ -78,8 +78,8 @@ class SymbolicCAM:
             return Output((op.cue,), op.content)
         if op.op == "recall_cue":
             return Output((op.cue,), self.stored.get(op.cue, zeros))
-        matches = tuple(sorted(c for c, bits in self.stored.items()
-                               if any(a and b for a, b in zip(bits, op.content))))
+        on = [j for j, bit in enumerate(op.content) if bit]
+        matches = tuple(sorted(c for c, bits in self.stored.items() if any(bits[j] for j in on)))
         return Output(matches, op.content)
 
 

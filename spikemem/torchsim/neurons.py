@@ -97,11 +97,12 @@ def ifcurrexp_step(input: tuple[torch.Tensor, torch.Tensor] | None, state: IFCur
     """
     v, i_e, i_i, refractory = state
     active = refractory == 0
-    moved = p.v_inf + (v - p.v_inf) * p.p22 + p.p21_e * i_e - p.p21_i * i_i
-    v = torch.where(active, moved, v)
+    # v_inf + (v - v_inf) * p22 + p21_e * I_E - p21_I * I_I, in this order, on one fresh buffer
+    moved = (v - p.v_inf).mul_(p.p22).add_(p.v_inf).add_(p.p21_e * i_e).sub_(p.p21_i * i_i)
+    v = moved.where(active, v)
     i_e = i_e * p.p11_e
     i_i = i_i * p.p11_i
-    refractory = torch.where(active, refractory, refractory - 1)
+    refractory = refractory.where(active, refractory - 1)
     spikes = v >= p.v_thresh
     v = torch.where(spikes, p.v_reset, v)
     refractory = torch.where(spikes, p.refractory_steps, refractory)

@@ -7,10 +7,9 @@ clipping. Times are in steps. The exponentials ``exp(-n / tau)`` of the lazy
 decay are read from a table of numpy's values for whole steps n, so the traces
 are numpy's (and the host rule's) to the last bit.
 
-State tensors are (B, n_pre, n_post); entries where the connector made no
-synapse carry values that nothing reads (the caller masks them out of the
-transmitted input). A plastic state is large, so the event functions update its
-tensors in place and return the same state.
+Entries where the connector made no synapse carry values that nothing reads (the
+caller masks them out of the transmitted input). A plastic state is large, so the
+event functions update it in place and return the same state.
 
 Within a step, as in Brian2: a gate spike opens the episode first, then the pre
 events (pre spikes of this step) and the post events (post spikes
@@ -32,10 +31,11 @@ _FAR_PAST = -1e9
 class PairRuleParams(NamedTuple):
     """One projection's rule, in steps.
 
-    ``decay[0, n] = exp(-n / tau_plus)``, ``decay[1, n] = exp(-n / tau_minus)`` for whole
-    steps n (0 from the last column on).
+    ``decay_plus[n] = exp(-n / tau_plus)``, ``decay_minus[n] = exp(-n / tau_minus)`` for whole
+    steps n (0 in the last entry; one tensor when the taus are equal).
     """
-    decay: torch.Tensor
+    decay_plus: torch.Tensor
+    decay_minus: torch.Tensor
     A_plus: float
     A_minus: float
     w_min: float
@@ -50,17 +50,20 @@ class PairRuleParams(NamedTuple):
     gate_delay: int         #: steps from a gate spike to the episode's opening
 
 
-#: the per-synapse variables, in the order of the last axis of ``PairRuleState.synapses``
-VARIABLES = ("w", "apre", "apost", "lpre", "lpost", "lforget")
+#: the per-synapse variables, in the order of ``PairRuleState.synapses``' third axis. ``last``: the
+#: step of the last event; the host rule's ``lpre`` and ``lpost`` are both set at every event, so
+#: they are always equal and one variable holds them
+VARIABLES = ("w", "apre", "apost", "last", "lforget")
+_W, _APRE, _APOST, _LAST, _LFORGET = range(len(VARIABLES))
 
 
 class PairRuleState(NamedTuple):
-    """Per-synapse variables packed in ``synapses`` (B, n_pre, 6, n_post), in :data:`VARIABLES` order:
-    weight (nA), traces, steps of their last update, step of the last forgetting; ``t_open`` (B,)
+    """Per-synapse variables packed in ``synapses`` (B, n_pre, 5, n_post), in :data:`VARIABLES` order:
+    weight (nA), traces, step of their last update, step of the last forgetting; ``t_open`` (B,)
     the step the trial's episode opened.
 
-    Packed, one gather reads the six variables of the synapses of a pre neuron, each a
-    contiguous row. ``post_major``: ``synapses`` is (B, n_post, 6, n_pre) instead, for a
+    Packed, one gather reads the variables of the synapses of a pre neuron, each a
+    contiguous row. ``post_major``: ``synapses`` is (B, n_post, 5, n_pre) instead, for a
     projection with more post events than pre events (:func:`relayout`; the arithmetic
     does not depend on the layout).
     """
@@ -71,7 +74,7 @@ class PairRuleState(NamedTuple):
     @property
     def w(self) -> torch.Tensor:
         """The weights (B, n_pre, n_post), a view."""
-        w = self.synapses[:, :, 0, :]
+        w = self.synapses[:, :, _W, :]
         return w.transpose(1, 2) if self.post_major else w
 
 
@@ -80,11 +83,9 @@ def relayout(state: PairRuleState) -> PairRuleState:
     return PairRuleState(state.synapses.permute(0, 3, 2, 1).contiguous(), state.t_open, not state.post_major)
 
 
-def _decay_table(taus: tuple[float, float], dtype: torch.dtype, device) -> torch.Tensor:
-    """``exp(-n / tau)`` for n = 0, 1, ... up to where numpy's value is 0, one row per tau."""
-    n = int(np.ceil(746.0 * max(taus))) + 2  # exp(-x) is 0 in float64 from x ~ 745.2
-    table = np.exp(-(np.arange(n, dtype=float))[None, :] / np.asarray(taus)[:, None])
-    assert (table[:, -1] == 0.0).all()
+def _decay_table(tau_steps: float, length: int, dtype: torch.dtype, device) -> torch.Tensor:
+    table = np.exp(-(np.arange(length, dtype=float)) / tau_steps)
+    assert table[-1] == 0.0
     return torch.as_tensor(table, dtype=dtype, device=device)
 
 
@@ -92,8 +93,12 @@ def pair_rule_params(rule: STDP, dt: float, dtype: torch.dtype = torch.float64,
                      device: str | torch.device = "cpu") -> PairRuleParams:
     """The rule of ``rule`` for steps of ``dt`` ms."""
     timing, gate = rule.timing, rule.gate
+    taus = (timing.tau_plus / dt, timing.tau_minus / dt)
+    length = int(np.ceil(746.0 * max(taus))) + 2  # exp(-x) is 0 in float64 from x ~ 745.2
+    plus = _decay_table(taus[0], length, dtype, device)
+    minus = plus if taus[1] == taus[0] else _decay_table(taus[1], length, dtype, device)
     return PairRuleParams(
-        decay=_decay_table((timing.tau_plus / dt, timing.tau_minus / dt), dtype, device),
+        decay_plus=plus, decay_minus=minus,
         A_plus=timing.A_plus, A_minus=timing.A_minus, w_min=rule.weights.w_min, w_max=rule.weights.w_max,
         window=gate.window / dt if gate is not None else 1e30, additive=isinstance(rule.weights, Additive),
         nearest=timing.traces == "nearest", reset_traces=gate is not None and gate.reset_traces,
@@ -105,8 +110,8 @@ def pair_rule_init(w0: torch.Tensor, batch: int, gated: bool) -> PairRuleState:
     """The state at t = 0: weights ``w0`` (n_pre, n_post) in every trial, no traces, no episode yet."""
     n_pre, n_post = w0.shape
     synapses = torch.zeros((batch, n_pre, len(VARIABLES), n_post), dtype=w0.dtype, device=w0.device)
-    synapses[:, :, 0, :] = w0
-    synapses[:, :, 3:, :] = _FAR_PAST
+    synapses[:, :, _W, :] = w0
+    synapses[:, :, _LAST:, :] = _FAR_PAST
     t_open = torch.full((batch,), _FAR_PAST if gated else -1e18, dtype=w0.dtype, device=w0.device)
     return PairRuleState(synapses, t_open)
 
@@ -132,27 +137,28 @@ def _event(state: PairRuleState, p: PairRuleParams, side: str, b: torch.Tensor, 
     - ``episode * (c * x)`` with episode 0 or 1 is computed as ``x * (c * episode)``.
     """
     syn = state.synapses
+    nvar = syn.shape[2]
     along_major = (side == "pre") != state.post_major
-    if along_major:                                     # (k, 6, m): whole rows
+    if along_major:                                     # (k, 5, m): whole rows
         rows = b * syn.shape[1] + n
-        s = syn.view(-1, syn.shape[2] * syn.shape[3]).index_select(0, rows).view(len(b), *syn.shape[2:])
+        s = syn.view(-1, nvar * syn.shape[3]).index_select(0, rows).view(len(b), nvar, syn.shape[3])
     else:                                               # strided: gather through flat indices
         major, minor = syn.shape[1], syn.shape[3]
-        flat = ((b * major)[:, None, None] + torch.arange(major, device=syn.device)[None, :, None]) * 6 \
-            + torch.arange(6, device=syn.device)
-        flat = flat * minor + n[:, None, None]          # (k, major, 6): element (b, i, v, n)
-        s = syn.view(-1).take(flat).transpose(1, 2)     # (k, 6, major)
-    w, traces, last, lforget = s[:, 0], s[:, 1:3], s[:, 3:5], s[:, 5]
+        flat = ((b * major)[:, None, None] + torch.arange(major, device=syn.device)[None, :, None]) * nvar \
+            + torch.arange(nvar, device=syn.device)
+        flat = flat * minor + n[:, None, None]          # (k, major, 5): element (b, i, v, n)
+        s = syn.view(-1).take(flat).transpose(1, 2)     # (k, 5, major)
+    w, apre, apost, last, lforget = s.unbind(1)
     t_open = state.t_open[b][:, None]                   # (k, 1)
     episode = ((t >= t_open) & (t - t_open < p.window)).to(s.dtype)
-    columns = p.decay.shape[1]
-    steps = t - last                                    # (k, 2, m)
+    steps = t - last
+    end = len(p.decay_plus) - 1
     if p.reset_traces:                                  # a trace from before the episode counts as 0
-        steps.masked_fill_(last < t_open[..., None], columns - 1)
-    index = steps.clamp_(max=columns - 1).long()
-    index[:, 1] += columns
-    traces.mul_(p.decay.take(index))                    # apre, apost decayed to t
-    apre, apost = s[:, 1], s[:, 2]
+        steps.masked_fill_(last < t_open, end)
+    index = steps.clamp_(max=end).long()
+    decay = p.decay_plus.take(index)
+    apre.mul_(decay)                                    # the traces decayed to t
+    apost.mul_(decay if p.decay_minus is p.decay_plus else p.decay_minus.take(index))
     if p.forget == side:
         forgetting = episode * (lforget < t_open).to(s.dtype)
         w.copy_(w * (1 - forgetting) + p.w_min * forgetting)
@@ -169,7 +175,7 @@ def _event(state: PairRuleState, p: PairRuleParams, side: str, b: torch.Tensor, 
         apost.fill_(1.0) if p.nearest else apost.add_(1.0)
     last.fill_(float(t))
     if along_major:
-        syn.view(-1, syn.shape[2] * syn.shape[3]).index_copy_(0, rows, s.view(len(b), -1))
+        syn.view(-1, nvar * syn.shape[3]).index_copy_(0, rows, s.view(len(b), -1))
     else:
         syn.view(-1).put_(flat, s.transpose(1, 2))
 

@@ -64,8 +64,17 @@ def product(spikes: torch.Tensor, m: SynapticMatrix, pairs: torch.Tensor | None 
         pairs = spikes.nonzero()
     if 4 * len(pairs) > spikes.numel():  # many spikes: one matrix product is cheaper than the gathers
         return spikes.to(m.data.dtype) @ m.data
-    out = torch.zeros((spikes.shape[0], m.n_post), dtype=m.data.dtype, device=m.data.device)
-    return out.index_add_(0, pairs[:, 0], m.data[pairs[:, 1]])
+    return add_rows(spikes.shape[0], pairs[:, 0], m.data[pairs[:, 1]])
+
+
+def add_rows(batch: int, trials: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """(batch, n): ``rows[k]`` added into row ``trials[k]``, one after another in k's order.
+
+    An accumulating ``index_put_`` runs serially on the CPU: ``index_add_`` wakes torch's
+    intra-op threads for every call, which stalls on a busy machine.
+    """
+    out = torch.zeros((batch, rows.shape[1]), dtype=rows.dtype, device=rows.device)
+    return out.index_put_((trials,), rows, accumulate=True)
 
 
 class DelayRing(NamedTuple):
