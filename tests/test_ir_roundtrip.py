@@ -105,7 +105,9 @@ def projection(draw, name, pops, dt):
     if kind == "one_to_one":
         connector, n = OneToOne(), pre.size
     elif kind == "all_to_all":
-        connector, n = AllToAll(allow_self_connections=draw(st.booleans())), pre.size * post.size
+        self_pairs = draw(st.booleans())  # without them, i -> i is dropped (also between populations)
+        connector = AllToAll(allow_self_connections=self_pairs)
+        n = pre.size * post.size - (0 if self_pairs else min(pre.size, post.size))
     elif kind == "fixed_probability":
         connector, n = FixedProbability(p=draw(num(0.0, 1.0)),
                                         allow_self_connections=draw(st.booleans())), None
