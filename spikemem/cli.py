@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 from spikemem.errors import SpikememError
 
 #: the random sequence ``cam --experiment random`` plays unless told otherwise
-RANDOM_DEFAULTS = {"--n-cues": 5, "--n-bits": 10, "--ops": 100, "--seed": 0, "--spacing": 8}
+RANDOM_DEFAULTS = {"--n-cues": 5, "--n-bits": 10, "--ops": 100, "--seed": 0, "--spacing": 8, "--density": None}
 #: the engine option each engine flag sets (spikemem.backends.OPTIONS names what each backend takes)
 FLAG_OPTIONS = {"--target": "target", "--threads": "threads", "--approximate": "approximations"}
 
@@ -84,6 +84,17 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text}")
     return value
 
 
@@ -195,6 +206,9 @@ def _parser() -> argparse.ArgumentParser:
     cam.add_argument("--spacing", type=spacing_ms, metavar="MS",
                      help=f"ms between operations of a random sequence, an integer >= {max(MIN_SPACING_MS.values())} "
                           f"(default: {RANDOM_DEFAULTS['--spacing']})")
+    cam.add_argument("--density", type=fraction, metavar="D",
+                     help="fraction of the bits set in each learned content of a random sequence, in (0, 1] "
+                          "(default: drawn per learn from U(0.1, 0.5))")
     cam.set_defaults(func=_cmd_cam)
 
     run = sub.add_parser("run", help="simulate any description", formatter_class=_HelpFormatter)
@@ -327,23 +341,24 @@ def _cmd_cam(args: argparse.Namespace) -> int:
 
     options = _backend_options(args)
     sequence = {"--n-cues": args.n_cues, "--n-bits": args.n_bits, "--ops": args.ops, "--seed": args.seed,
-                "--spacing": args.spacing}
+                "--spacing": args.spacing, "--density": args.density}
     if args.ops_file:
         if args.experiment is not None:
             raise ValueError(f"--experiment {args.experiment} and --ops-file {args.ops_file}: give one of them")
-        _refuse(sequence, ("--ops", "--seed", "--spacing"), "--ops-file runs the file's own operations (only --n-cues and "
+        _refuse(sequence, ("--ops", "--seed", "--spacing", "--density"), "--ops-file runs the file's own operations (only --n-cues and "
                                                                  "--n-bits apply to it)")
         ops, n_cues, n_bits = cam.load_ops_file(args.ops_file, args.n_cues, args.n_bits)
         experiment = "ops-file"
     elif args.experiment == "random":
         given = {flag: value for flag, value in sequence.items() if value is not None}
-        n_cues, n_bits, n_ops, seed, spacing = (given.get(flag, RANDOM_DEFAULTS[flag]) for flag in sequence)
-        ops = cam.random_ops(n_cues, n_bits, n_ops, seed, spacing)
+        n_cues, n_bits, n_ops, seed, spacing, density = (given.get(flag, RANDOM_DEFAULTS[flag])
+                                                          for flag in sequence)
+        ops = cam.random_ops(n_cues, n_bits, n_ops, seed, spacing, density)
         experiment = "random"
     else:
         experiment = args.experiment or "functional"
         _refuse(sequence, tuple(sequence), f"--experiment {experiment} is a paper experiment, with a fixed "
-                                           f"size and sequence (--n-cues, --n-bits, --ops, --seed and --spacing "
+                                           f"size and sequence (--n-cues, --n-bits, --ops, --seed, --spacing and --density "
                                            f"shape --experiment random)")
         ops, n_cues, n_bits = cam.load_experiment(experiment)
     used = _effective_options(args.backend, options)

@@ -360,3 +360,13 @@ def test_export_spinnaker_table_rows(capsys):
     n_neurons = sum(p.size for p in net.populations)
     assert f"{len(net.populations)} populations, {n_neurons} neurons, {sum(synapses.values())} synapses: " \
            f"{len(net.populations)} cores on 1 chip (estimate)" in lines
+
+
+def test_cam_density_sets_the_bits_of_every_learned_content(capsys):
+    assert cli.main(["cam", "--experiment", "random", "--n-cues", "4", "--n-bits", "10", "--ops", "12",
+                     "--density", "1.0", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    learns = [r for r in report["results"] if r["op"] == "learn"]
+    assert learns and all(r["got"] == [1] * 10 for r in learns) and report["correct"] == 12
+    ops = cam.random_ops(4, 10, 12, 0, 8, density=1.0)
+    assert [o.op for o in ops] == [r["op"] for r in report["results"]]
