@@ -152,6 +152,8 @@ class Brian2Simulation:
             self._tables: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
             #: what the last run did: "reused" a cached program or "compiled" one
             self.standalone_build: str | None = None
+            #: CPU seconds the program spent in its simulation loop in the last run
+            self.standalone_run_s: float | None = None
         else:
             import brian2 as b2
 
@@ -342,7 +344,7 @@ class Brian2Simulation:
         if entry is None:
             entry = standalone.store(self._cache, plan.key, lambda folder: self._compile_program(
                 folder, duration, plan, outputs))
-        files = standalone.execute(entry, plan.run_args, plan.sizes, outputs)
+        files, self.standalone_run_s = standalone.execute(entry, plan.run_args, plan.sizes, outputs)
         self._t = duration
         return self._collect_files(files)
 

@@ -289,8 +289,9 @@ def store(cache: Path, key: str, compile_into: Callable[[Path], dict[str, Any]])
 
 
 def execute(entry: Path, run_args: dict[str, Any], sizes: dict[str, int],
-            outputs: list[str]) -> dict[str, np.ndarray]:
-    """Run the program in ``entry`` with ``run_args`` and read back ``outputs`` ("object.variable")."""
+            outputs: list[str]) -> tuple[dict[str, np.ndarray], float]:
+    """Run the program in ``entry`` with ``run_args``; return the arrays ``outputs`` ("object.variable")
+    and the seconds of CPU time the program spent in its simulation loop (Brian2's last_run_info)."""
     manifest = json.loads((Path(entry) / MANIFEST).read_text())
     wanted = manifest["run_args"]
     if set(wanted) != set(run_args):
@@ -315,7 +316,7 @@ def execute(entry: Path, run_args: dict[str, Any], sizes: dict[str, int],
         for name in outputs:
             spec = manifest["results"][name]
             out[name] = np.fromfile(results / spec["file"], dtype=spec["dtype"])
-        return out
+        return out, float(info[0])
 
 
 def _argument(name: str, value: Any, spec: dict[str, Any], size: int, tmp: str, k: int) -> str:
