@@ -19,10 +19,13 @@ class SpikeTrains:
 
     def by_step(self, dt: float) -> dict[int, list[int]]:
         """{step: sorted neuron indices that spiked in that step}."""
-        out: dict[int, list[int]] = {}
-        for i, t in zip(self.indices.tolist(), self.times.tolist()):
-            out.setdefault(int(round(t / dt)), []).append(i)
-        return {k: sorted(v) for k, v in sorted(out.items())}
+        steps = np.rint(np.asarray(self.times, dtype=float) / dt).astype(np.int64)  # round half to even
+        indices = np.asarray(self.indices, dtype=np.int64)
+        order = np.lexsort((indices, steps))
+        steps, indices = steps[order], indices[order]
+        first, starts = np.unique(steps, return_index=True)
+        ends = np.append(starts[1:], len(steps))
+        return {int(k): indices[a:b].tolist() for k, a, b in zip(first, starts, ends)}
 
     def events(self, dt: float) -> set[tuple[int, int]]:
         """The set of (step, neuron) events, for exact comparisons between runs."""
