@@ -1,7 +1,7 @@
 """The ``spikemem`` command.
 
     spikemem cam --experiment functional|stress|applicability|random [--variant default|published]
-                 [--backend brian2|pynn.nest|pynn.brian2] [--target numpy|cython|cpp_standalone]
+                 [--backend brian2|torch|pynn.nest|pynn.brian2] [--target numpy|cython|cpp_standalone]
                  [--integration exact|fixed_step] [--threads N] [--approximate NAME]
                  [--n-cues N --n-bits M --ops K --seed S --spacing MS] [--ops-file FILE]
                  [--json] [--plot PATH]
