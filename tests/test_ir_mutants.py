@@ -225,3 +225,41 @@ def test_gate_and_initial_state_problems():
     assert LIF(mem_init=Uniform(1.0, 0.5)).problems() == [("mem_init.high", "must be >= low (1.0)")]
     assert IFCurrExp(v_init=Normal(-60.0, -2.0)).problems() == [("v_init.std", "must be >= 0, got -2.0")]
     assert LIF(mem_init=[0.0, 0.5]).problems() == [] == IFCurrExp(v_init=Uniform(-70.0, -60.0)).problems()
+
+
+# -- io.py: the reader's unions --------------------------------------------------------------------
+
+NET = MINIMAL + "populations:\n  - {name: s, size: 1, model: {type: SpikeSource}}\n" \
+    "  - {name: c, size: 1, model: {type: IFCurrExp, tau_refrac: 1.0}}\n"
+
+
+def _projection(fields: str) -> str:
+    return NET + f"projections:\n  - {{name: p, pre: s, post: c, {fields}}}\n"
+
+
+@pytest.mark.parametrize("fields, message", [
+    ("connector: [1]", "projections[0].connector: must be one of: one_to_one, all_to_all, fixed_probability, "
+                       "from_list; got a list"),
+    ("connector: {type: all2all}", "projections[0].connector: unknown type 'all2all' (one of: one_to_one, "
+                                   "all_to_all, fixed_probability, from_list)"),
+    ("connector: {p: 0.5}", "projections[0].connector: needs a 'type:' (one of: one_to_one, all_to_all, "
+                            "fixed_probability, from_list)"),
+    ("connector: {type: one_to_one}, weight: ~", "projections[0].weight: must not be empty"),
+    ("connector: {type: one_to_one}, weight: [1.0, true]", "projections[0].weight[1]: must be a number, got bool True"),
+    ("connector: {type: one_to_one}, synapse: {type: STDP, gate: {population: s}}",
+     "projections[0].synapse.gate: needs a 'type:' (one of: LearningGate)"),
+])
+def test_union_fields_name_what_they_take(fields, message):
+    assert _problems(_projection(fields)) == [message]
+
+
+def test_a_number_list_may_hold_expressions():
+    text = _projection("connector: {type: one_to_one}, weight: ['2 * w']").replace("dt: 1.0", "params: {w: 3}\ndt: 1.0")
+    assert spikemem.loads(text).projections[0].weight == [6.0]
+
+
+def test_other_unions_and_lists_of_strings():
+    text = NET.replace("model: {type: SpikeSource}", "model: {type: Poisson, duration: {a: 1}}")
+    assert _problems(text) == ["populations[0].model.duration: must be one of: float; got a mapping"]
+    assert _problems(NET + "probes: [{population: c, variables: [1]}]\n") == \
+        ["probes[0].variables[0]: must be a string, got int 1"]

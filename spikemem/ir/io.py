@@ -114,13 +114,13 @@ class _Reader:
                 if cls.kind == kind:
                     return self._dataclass(cls, value, path)
             kinds = ", ".join(c.kind for c in tagged)
+            if kind is None:
+                return self.fail(path, f"needs a 'type:' (one of: {kinds})")
             return self.fail(path, f"unknown type {kind!r} (one of: {kinds})")
         if isinstance(value, list) and any(typing.get_origin(o) is list for o in options):
             return self.read(next(o for o in options if typing.get_origin(o) is list), value, path)
-        if (float in options or int in options) and isinstance(value, (int, float, str)):
-            return self._number(float if float in options else int, value, path)
-        if len(tagged) == 1 and isinstance(value, dict):
-            return self._dataclass(tagged[0], value, path)
+        if float in options and isinstance(value, (int, float, str)):  # the IR's unions hold no bare int
+            return self._number(float, value, path)
         kinds = ", ".join(getattr(o, "kind", getattr(o, "__name__", str(o))) for o in options
                           if o is not type(None))
         return self.fail(path, f"must be one of: {kinds}; got {_typename(value)}")
