@@ -242,3 +242,42 @@ def test_pending_potentiation_multiplicative_in_arrival_order_and_clipped():
     strong = rule(weights=Additive(w_min=0.0, w_max=1.0), A_plus=5.0)
     assert list(pending_potentiation(strong, np.array([0.5]), j, kplus, last_pre, np.array([0]), np.array([1]),
                                      until=10, dt=DT)) == [1.0]
+
+
+# -- edges: events in the gate's own step, forgetting with post_first, out-of-range weights ------------
+
+def test_traces_of_the_opening_step_are_kept():
+    """Gate at 10: a pre event at 10 pairs with a post event at 12; a post event at 10 with a pre event at 13."""
+    pr, _ = play(rule(gate=gate(window=5.0)), 1, 1, {10: [0]}, {12: [0]}, gate_steps={10})
+    assert pr.state.w[0] == pytest.approx(W0 + AP * x(2, TP), rel=1e-12)
+    pr, _ = play(rule(gate=gate(window=5.0)), 1, 1, {13: [0]}, {10: [0]}, gate_steps={10})
+    assert pr.state.w[0] == pytest.approx(W0 - AM * x(3, TM), rel=1e-12)
+
+
+def test_forgetting_in_the_opening_step_happens_once():
+    """forget pre, gate at 10: the pre event at 10 clears, post at 11 potentiates, the pre at 12 only depresses."""
+    w_min = 0.05
+    r = rule(gate=gate(window=5.0, forget="pre"), weights=Additive(w_min=w_min, w_max=1.0), A_minus=0.05)
+    pr, _ = play(r, 1, 1, {10: [0], 12: [0]}, {11: [0]}, gate_steps={10})
+    assert pr.state.w[0] == pytest.approx(w_min + AP * x(1, TP) - 0.05 * x(1, TM), rel=1e-12)
+
+
+@pytest.mark.parametrize("same_step", ["pre_first", "post_first"])
+def test_forget_post_with_either_order(same_step):
+    """forget post, gate at 10; pre at 11; post at 13 (clears, then pairs with the pre trace)."""
+    w_min = 0.05
+    r = rule(same_step, gate=gate(window=5.0, forget="post"), weights=Additive(w_min=w_min, w_max=1.0))
+    pr, _ = play(r, 1, 1, {11: [0]}, {13: [0]}, gate_steps={10})
+    assert pr.state.w[0] == pytest.approx(w_min + AP * x(2, TP), rel=1e-12)
+
+
+def test_every_change_lands_inside_the_bounds():
+    """Weights handed in outside [w_min, w_max] are clipped by the first change, as the Brian2 code clips."""
+    r = rule(weights=Additive(w_min=0.0, w_max=1.0))
+    pr = GatedPairRule(r, np.array([0, 0]), np.array([0, 1]), np.array([1.5, -1.0]), DT)
+    none = np.array([], dtype=np.int64)
+    pr.step(10, none, np.array([1]), False)   # post 1: sets its trace (synapse 0 -> 1 has no pre trace yet)
+    pr.step(11, np.array([0]), none, False)   # pre 0: depresses 0 -> 1 a little; 0 -> 0 has no post trace
+    pr.step(12, none, np.array([0]), False)   # post 0: potentiates 0 -> 0 from 1.5
+    assert pr.state.w[0] == 1.0
+    assert pr.state.w[1] == 0.0
