@@ -297,7 +297,7 @@ def execute(entry: Path, run_args: dict[str, Any], sizes: dict[str, int],
     if set(wanted) != set(run_args):
         raise SpikememError(f"{entry}: the cached program takes run arguments {sorted(wanted)}, this "
                             f"network gives {sorted(run_args)}; delete the folder to rebuild it")
-    with tempfile.TemporaryDirectory(prefix="spikemem_run_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="spikemem_run_", dir=scratch_dir()) as tmp:
         results = Path(tmp) / "results"
         results.mkdir()
         args = ["--results_dir", f"{results}{os.sep}"]
@@ -317,6 +317,18 @@ def execute(entry: Path, run_args: dict[str, Any], sizes: dict[str, int],
             spec = manifest["results"][name]
             out[name] = np.fromfile(results / spec["file"], dtype=spec["dtype"])
         return out, float(info[0])
+
+
+def scratch_dir() -> str | None:
+    """Where a run writes its arguments and the program its results: a RAM-backed folder
+    (``/dev/shm``) where there is one, else the system's temporary folder.
+
+    The program writes one file per array of the network (about 450 for CA3), and creating
+    and deleting that many files on a disk takes longer than the whole run (0.4 s against
+    0.03 s at 5x10 on the development machine).
+    """
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _argument(name: str, value: Any, spec: dict[str, Any], size: int, tmp: str, k: int) -> str:
