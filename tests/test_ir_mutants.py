@@ -263,3 +263,39 @@ def test_other_unions_and_lists_of_strings():
     assert _problems(text) == ["populations[0].model.duration: must be one of: float; got a mapping"]
     assert _problems(NET + "probes: [{population: c, variables: [1]}]\n") == \
         ["probes[0].variables[0]: must be a string, got int 1"]
+
+
+# -- io.py: reading nodes from a file ----------------------------------------------------------------
+
+@pytest.mark.parametrize("text, messages", [
+    (NET.replace("{name: s, size: 1, model: {type: SpikeSource}}", "3"),
+     ["populations[0]: must be a mapping with the fields of Population, got int 3"]),
+    (NET.replace("{name: s, size: 1, model: {type: SpikeSource}}", "{name: s, size: 1}"),
+     ["populations[0].model: missing required field"]),
+    (NET.replace("size: 1, model: {type: SpikeSource}", "size: 1, colour: red, shape: x, model: {type: SpikeSource}"),
+     ["populations[0].colour: unknown field (fields of Population: name, size, model)",
+      "populations[0].shape: unknown field (fields of Population: name, size, model)"]),
+    (_projection("connector: {type: all_to_all, allow_self_connections: 1}"),
+     ["projections[0].connector.allow_self_connections: must be true or false, got 1"]),
+    (_projection("connector: {type: one_to_one}, synapse: {type: STDP, timing: 3}"),
+     ["projections[0].synapse.timing: must be a mapping with the fields of SpikePair, got int 3"]),
+])
+def test_node_reading_messages(text, messages):
+    assert _problems(text) == messages
+
+
+def test_a_field_that_cannot_be_read_hides_the_problems_of_its_default():
+    """population: 3 cannot be read, so the gate is built with the default '' for it: 'must name the population'
+    would be about a value the file never gave. The window's own problem is still reported."""
+    text = _projection("connector: {type: one_to_one}, "
+                       "synapse: {type: STDP, gate: {type: LearningGate, population: 3, window: -1}}")
+    assert _problems(text) == ["projections[0].synapse.gate.population: must be a string, got int 3",
+                               "projections[0].synapse.gate.window: must be > 0 ms, got -1.0"]
+
+
+@pytest.mark.parametrize("weight", ["2nA", "2 nA", "2.5 * 1 nA"])
+def test_a_unit_in_a_number_gets_the_units_hint(weight):
+    (problem,) = _problems(_projection(f"connector: {{type: one_to_one}}, weight: {weight}"))
+    assert problem.startswith(f"projections[0].weight: cannot parse expression '{weight}'")
+    assert problem.endswith("; units are fixed by the description (ms, mV, nA, nF, uS, Hz: weights in nA, times "
+                            "in ms): write the number alone")
