@@ -129,6 +129,12 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("spikemem/ir/io.py", "if item_tp is float and all(type(v) in (int, float) for v in value):",
      "all(type(None) in (int, float)", "turns the fast path for number lists off: every list is read item by "
      "item, with the same result"),
+    ("spikemem/ir/io.py", "return self._number(float, value, path)", "_number(None, value, path)",
+     "_number reads every type but int as a float"),
+    *[("spikemem/ir/io.py", 'getattr(o, "__name__", str(o))', after,
+       "every member of the IR's unions has a kind or a __name__ (float; list[float] answers 'list'), so the "
+       "last fallback is never used") for after in ('getattr(o, "__name__", None)', 'getattr(o, "__name__", )',
+                                                   'getattr(o, "__name__", str(None))')],
     ("spikemem/ir/plasticity.py", "else 1e30", "else 1e+30", "the same float (mutmut's +1 on 1e30)"),
     ("spikemem/ir/plasticity.py", "before = s.w.copy() if (len(pre) or len(post)) else None", "or True",
      "copying the weights in a step without events only costs time: they compare equal, so step() still "

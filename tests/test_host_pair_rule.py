@@ -272,12 +272,11 @@ def test_forget_post_with_either_order(same_step):
 
 
 def test_every_change_lands_inside_the_bounds():
-    """Weights handed in outside [w_min, w_max] are clipped by the first change, as the Brian2 code clips."""
-    r = rule(weights=Additive(w_min=0.0, w_max=1.0))
-    pr = GatedPairRule(r, np.array([0, 0]), np.array([0, 1]), np.array([1.5, -1.0]), DT)
+    """Weights handed in outside [w_min, w_max] are clipped by the first event of either side, as the Brian2
+    code clips (clip(w -+ change, w_min, w_max) after every pre and post event)."""
     none = np.array([], dtype=np.int64)
-    pr.step(10, none, np.array([1]), False)   # post 1: sets its trace (synapse 0 -> 1 has no pre trace yet)
-    pr.step(11, np.array([0]), none, False)   # pre 0: depresses 0 -> 1 a little; 0 -> 0 has no post trace
-    pr.step(12, none, np.array([0]), False)   # post 0: potentiates 0 -> 0 from 1.5
-    assert pr.state.w[0] == 1.0
-    assert pr.state.w[1] == 0.0
+    for side in ("pre", "post"):
+        pr = GatedPairRule(rule(weights=Additive(w_min=0.0, w_max=1.0)), np.array([0, 0]), np.array([0, 0]),
+                           np.array([1.5, -1.0]), DT)
+        pr.step(10, np.array([0]) if side == "pre" else none, np.array([0]) if side == "post" else none, False)
+        assert list(pr.state.w) == [1.0, 0.0], side  # no trace yet: the change is 0, the clip alone acts
