@@ -19,6 +19,7 @@ into a temporary folder, mutmut writes its ``mutants/`` there, and everything ru
     .venv/bin/python benchmarks/mutation_testing.py --label after          # the working tree
     .venv/bin/python benchmarks/mutation_testing.py --label before --rev HEAD~3
     .venv/bin/python benchmarks/mutation_testing.py --only spikemem/ir/expr.py   # one module
+    .venv/bin/python benchmarks/mutation_testing.py --label without --leave-out tests/test_ir_mutants.py
     .venv/bin/python benchmarks/mutation_testing.py --workdir /tmp/m --keep    # stopped at --budget-min?
     .venv/bin/python benchmarks/mutation_testing.py --workdir /tmp/m --keep --resume   # then go on
 
@@ -153,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="stop mutmut after this many minutes; unchecked mutants are reported as such")
     ap.add_argument("--resume", action="store_true",
                     help="continue a stopped run in --workdir (kept with --keep): only its unchecked mutants")
+    ap.add_argument("--leave-out", nargs="*", default=[], metavar="TEST_FILE",
+                    help="delete these test files from the copy (to measure the suite without them)")
     ap.add_argument("--out", default=str(HERE / "results" / "mutation.json"))
     ap.add_argument("--workdir", help="copy the repository here (default: a new temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the working copy (mutants/ and the log)")
@@ -168,11 +171,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume:
             previous = json.loads((work / "run.json").read_text())
             rev, tests, names = previous["revision"], previous["tests"], _unchecked(work)
+            args.leave_out = previous.get("left_out", [])
             print(f"resuming: {len(names)} unchecked mutants", flush=True)
         else:
             rev = _copy_repository(work, args.rev)
+            for path in args.leave_out:
+                (work / path).unlink()
             tests, names = _write_config(work, args.only), RUN
-            (work / "run.json").write_text(json.dumps({"revision": rev, "tests": tests}))
+            (work / "run.json").write_text(json.dumps({"revision": rev, "tests": tests, "left_out": args.leave_out}))
         finished = _run_mutmut(work, names, args.budget_min * 60.0) if names else True
         report = _collect(work)
     finally:
@@ -183,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "revision": rev,
         "tool": f"mutmut {importlib.metadata.version('mutmut')}",
         "tests": tests,
+        "test_files_left_out": args.leave_out,
         "finished": finished,
         "wall_s": round(time.perf_counter() - start, 1),
         **report,
