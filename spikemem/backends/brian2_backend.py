@@ -235,12 +235,14 @@ class Brian2Simulation:
         name = f"proj_{proj.name}"
         pre, post = built.groups[proj.pre], built.groups[proj.post]
         if isinstance(proj.synapse, Static):
-            # a scalar delay in the constructor keeps it homogeneous (no per-synapse variable)
-            s = b2.Synapses(pre, post, "w : 1", on_pre=deliver, delay=delay_steps * dt.dt,
-                            clock=dt, name=name)
+            # a scalar delay in the constructor keeps it homogeneous (no per-synapse variable), and a
+            # scalar weight is one shared constant (no per-synapse array to build, fill and gather)
+            shared = isinstance(proj.weight, (int, float))
+            s = b2.Synapses(pre, post, "w : 1 (shared, constant)" if shared else "w : 1", on_pre=deliver,
+                            delay=delay_steps * dt.dt, clock=dt, name=name)
             if len(syn.i):
                 s.connect(i=syn.i, j=syn.j)
-                s.w = syn.w
+                s.w = float(proj.weight) if shared else syn.w
             else:  # a connector that drew no synapse (Brian2 refuses empty arrays and unconnected Synapses)
                 s.active = False
         else:
