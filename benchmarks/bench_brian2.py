@@ -52,7 +52,7 @@ import brian2 as b2  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from machine import checkout, run_cmd  # noqa: E402
+from machine import checkout, run_cmd, write_report  # noqa: E402
 
 import plain_brian2_ca3 as plain  # noqa: E402
 from spikemem.tasks import cam  # noqa: E402
@@ -396,11 +396,7 @@ def main(argv=None) -> int:
                                 "identical_spikes_all_runs": all(r.get("identical_spikes", True) for r in runs)}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    report["machine"]["load_average_end"] = list(os.getloadavg())
-    report["benchmark_wall_s"] = round(time.perf_counter() - start, 1)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
+    out = write_report(report, args.out, start)
 
     print(f"{'size':>8} {'target':<15} {'spikemem_s':>10} {'plain_s':>8} {'ratio':>6} {'overhead%':>9}  identical")
     for r in report["rows"]:
@@ -433,11 +429,7 @@ def standalone_main(args, sizes, workdir, start, report) -> int:
         report["rows"] = rows
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    report["machine"]["load_average_end"] = list(os.getloadavg())
-    report["benchmark_wall_s"] = round(time.perf_counter() - start, 1)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
+    out = write_report(report, args.out, start)
     print(f"{'size':>8} {'sm cold':>8} {'sm warm':>8} {'sim.run':>8} {'CLI':>6} {'pl cold':>8} {'pl same':>8} "
           f"{'pl new':>8}  identical")
     for r in rows:

@@ -47,7 +47,6 @@ import datetime
 import importlib.metadata
 import io
 import itertools
-import json
 import logging
 import math
 import os
@@ -66,7 +65,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 import brian2 as b2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from machine import checkout  # noqa: E402
+from machine import checkout, write_report  # noqa: E402
 
 import spikemem  # noqa: E402
 from spikemem.ir.connectivity import connect, initial_values  # noqa: E402
@@ -390,11 +389,7 @@ def main(argv=None) -> int:
                   **{f"build_spikemem_over_{w}": round(best["spikemem"]["build_s"] / best[w]["build_s"], 4)
                      for w in best if w != "spikemem"}}
     report.update(programs=best, spikes_same_every_round=consistent, pairs=pairs, ratios=ratios)
-    report["machine"]["load_average_end"] = list(os.getloadavg())
-    report["benchmark_wall_s"] = round(time.perf_counter() - start, 1)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
+    out = write_report(report, args.out, start)
 
     print(f"{'program':<17} {'build_s':>8} {'run_s':>8} {'spikes':>7}")
     for who, row in best.items():
