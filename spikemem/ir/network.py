@@ -31,6 +31,11 @@ class Projection:
     the connector's order (row-major over pre, then post). ``delay`` (ms): a
     spike at step t makes a target with enough input fire at step t + delay/dt
     (PyNN semantics); it must be at least one step.
+
+    ``trainable``: on the torch backend the weights become ``torch.nn.Parameter``\ s
+    that a differentiable run (:meth:`~spikemem.backends.torch_backend.TorchSimulation.forward`)
+    trains by surrogate gradients; it changes nothing in a simulation. Static
+    projections only (a plastic projection learns by its own rule).
     """
     name: str
     pre: str
@@ -40,6 +45,7 @@ class Projection:
     delay: float = 1.0
     receptor: Literal["excitatory", "inhibitory"] = "excitatory"
     synapse: SynapseDynamics = field(default_factory=Static)
+    trainable: bool = False
 
 
 @dataclass
@@ -203,6 +209,9 @@ def value_problems(net: Network) -> list[str]:
                 out.append(f"{path}.delay: must be a whole number >= 1 of steps "
                            f"(dt={net.dt} ms), got {proj.delay}")
         out += _synapse_problems(proj, path, names, net.dt)
+        if proj.trainable and not isinstance(proj.synapse, Static):
+            out.append(f"{path}.trainable: a {type(proj.synapse).__name__} projection learns by its own rule "
+                       f"and cannot also be trained by gradients; set trainable: false or make it static")
     for k, probe in enumerate(net.probes):
         path = f"probes[{k}]"
         if probe.population not in names:

@@ -11,7 +11,7 @@ where ``i_new = i_decayed + input`` follows the membrane update).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -19,6 +19,11 @@ import torch
 
 from spikemem.ir.dynamics import ifcurrexp_step as ir_ifcurrexp_step
 from spikemem.ir.neurons import LIF, IFCurrExp
+
+
+#: ``spike_fn(x, spikes)``: x = membrane minus threshold, spikes = the exact bool test on it;
+#: returns float spikes equal to ``spikes`` whose gradient is a surrogate's (:mod:`spikemem.torchsim.surrogate`)
+SpikeFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class IFCurrExpParams(NamedTuple):
@@ -87,13 +92,14 @@ def ifcurrexp_init(v0: torch.Tensor) -> IFCurrExpState:
 
 
 def ifcurrexp_step(input: tuple[torch.Tensor, torch.Tensor] | None, state: IFCurrExpState,
-                   p: IFCurrExpParams) -> tuple[torch.Tensor, IFCurrExpState]:
+                   p: IFCurrExpParams, spike_fn: SpikeFn | None = None) -> tuple[torch.Tensor, IFCurrExpState]:
     """One step: update, ``v >= v_thresh``, reset, then ``input`` = (I_E, I_I) arriving (nA) enters.
 
     The update is the linear map of :mod:`spikemem.ir.dynamics` for neurons that
     are not refractory, written as the Brian2 backend writes it (same operations,
     same order); a refractory neuron keeps ``v`` while its currents decay.
-    Returns the spikes (bool, (B, N)) and the new state.
+    Returns the spikes (bool, (B, N); with ``spike_fn``: ``spike_fn(v - v_thresh, spikes)``,
+    float with a surrogate gradient) and the new state.
     """
     v, i_e, i_i, refractory = state
     active = refractory == 0
@@ -104,12 +110,13 @@ def ifcurrexp_step(input: tuple[torch.Tensor, torch.Tensor] | None, state: IFCur
     i_i = i_i * p.p11_i
     refractory = refractory.where(active, refractory - 1)
     spikes = v >= p.v_thresh
+    out = spikes if spike_fn is None else spike_fn(v - p.v_thresh, spikes)
     v = torch.where(spikes, p.v_reset, v)
     refractory = torch.where(spikes, p.refractory_steps, refractory)
     state = IFCurrExpState(v, i_e, i_i, refractory)
     if input is not None:
         state = ifcurrexp_receive(state, *input)
-    return spikes, state
+    return out, state
 
 
 def ifcurrexp_receive(state: IFCurrExpState, i_e: torch.Tensor | None = None,
@@ -136,12 +143,15 @@ def lif_init(mem0: torch.Tensor) -> LIFState:
     return LIFState(mem0, torch.zeros_like(mem0))
 
 
-def lif_step(input: torch.Tensor | None, state: LIFState, p: LIFParams) -> tuple[torch.Tensor, LIFState]:
+def lif_step(input: torch.Tensor | None, state: LIFState, p: LIFParams,
+             spike_fn: SpikeFn | None = None) -> tuple[torch.Tensor, LIFState]:
     """One snnTorch ``Leaky`` step, then ``input`` (the summed weights arriving now) waits for the next one.
 
     ``reset = mem_prev > threshold``; ``mem = beta * mem_prev + x - reset * threshold``
     (subtract) or ``beta * mem_prev * (1 - reset) + x`` (zero); spikes where
-    ``mem > threshold``: the reset of a spike acts in the next step.
+    ``mem > threshold``: the reset of a spike acts in the next step. With ``spike_fn`` the
+    spikes are ``spike_fn(mem - threshold, spikes)`` (float, surrogate gradient); the reset
+    carries no gradient, as snnTorch's default (``reset_delay``) detaches it.
     """
     mem, x = state
     reset = (mem > p.threshold).to(mem.dtype)
@@ -149,10 +159,11 @@ def lif_step(input: torch.Tensor | None, state: LIFState, p: LIFParams) -> tuple
     zeroed = p.beta * mem * (1 - reset) + x
     mem = torch.where(p.subtract, subtracted, zeroed)
     spikes = mem > p.threshold
+    out = spikes if spike_fn is None else spike_fn(mem - p.threshold, spikes)
     state = LIFState(mem, torch.zeros_like(mem))
     if input is not None:
         state = lif_receive(state, input)
-    return spikes, state
+    return out, state
 
 
 def lif_receive(state: LIFState, x: torch.Tensor) -> LIFState:
