@@ -32,7 +32,7 @@ class Projection:
     spike at step t makes a target with enough input fire at step t + delay/dt
     (PyNN semantics); it must be at least one step.
 
-    ``trainable``: on the torch backend the weights become ``torch.nn.Parameter``\ s
+    ``trainable``: on the torch backend the weights become ``torch.nn.Parameter`` objects
     that a differentiable run (:meth:`~spikemem.backends.torch_backend.TorchSimulation.forward`)
     trains by surrogate gradients; it changes nothing in a simulation. Static
     projections only (a plastic projection learns by its own rule).
