@@ -32,10 +32,11 @@ class Projection:
     spike at step t makes a target with enough input fire at step t + delay/dt
     (PyNN semantics); it must be at least one step.
 
-    ``trainable``: on the torch backend the weights become ``torch.nn.Parameter`` objects
-    that a differentiable run (:meth:`~spikemem.backends.torch_backend.TorchSimulation.forward`)
-    trains by surrogate gradients; it changes nothing in a simulation. Static
-    projections only (a plastic projection learns by its own rule).
+    ``trainable``: marks the weights that gradient training may change (static
+    projections only: a plastic projection learns by its own rule); it changes
+    nothing in a simulation. The torch backend's training loop that reads it is
+    not built yet; the surrogate spikes it will use are in
+    :mod:`spikemem.torchsim.surrogate`.
     """
     name: str
     pre: str
